@@ -1,0 +1,49 @@
+# The front door: `make run` sets everything up, loads the sample data and serves; `make test` tests.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export MATCHMAKER_HOME ?= $(CURDIR)/var
+# The official CPV list, when it lies beside the project, gives every code a label and verified check digit.
+CPV_LIST := $(wildcard ../shared/data/cpv_labels_en_da_sv.csv)
+ifneq ($(CPV_LIST),)
+export MATCHMAKER_CPV_FILE ?= $(abspath $(CPV_LIST))
+endif
+
+.PHONY: install run test test-fast bench lint load-sample clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	# torch first, pinned: the local CPU wheel (otherwise pip pulls gigabytes of CUDA packages)
+	$(PY) -m pip install torch==2.13.0
+	$(PY) -m pip install -e '.[dev]'
+	$(VENV)/bin/matchmaker model build
+	touch $@
+
+install: $(VENV)/.installed
+
+load-sample: install
+	$(VENV)/bin/matchmaker import suppliers data/suppliers.jsonl
+	$(VENV)/bin/matchmaker import needs data/needs.jsonl
+
+run: load-sample
+	$(VENV)/bin/matchmaker serve
+
+test: install
+	$(VENV)/bin/pytest -q -ra
+
+test-fast: install
+	$(VENV)/bin/pytest -q -m "not model"
+
+bench: install
+	$(VENV)/bin/matchmaker bench sample
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy matcher indexer store service api
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""HTTP interface (FastAPI) and command line (Typer) over the service."""

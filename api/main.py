@@ -1,0 +1,82 @@
+"""The FastAPI application. Services are opened in the lifespan (or injected by tests), never at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, func, select
+
+from api.deps import ServicesDep
+from api.routes.entities import entity_router
+from api.routes.matching import router as matching_router
+from service.container import Services, open_services
+from service.errors import InvalidInput, NotFound
+from service.settings import Settings, get_settings
+from store import models
+from store.repository import NEEDS, SUPPLIERS, ConflictError
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Find the suppliers that can solve a public buyer's need — and the needs that concern a
+supplier — across Swedish, Norwegian and English. Every result says why it was matched."""
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The app; with ``services`` given (tests), the lifespan neither opens nor closes them."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        opened = open_services(settings or get_settings(), progress=True)
+        app.state.services = opened
+        try:
+            yield
+        finally:
+            opened.close()
+
+    app = FastAPI(title="Matchmaker", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.include_router(entity_router(SUPPLIERS, "suppliers", models.SupplierCreate, models.SupplierUpdate, models.SupplierPublic))
+    app.include_router(entity_router(NEEDS, "needs", models.NeedCreate, models.NeedUpdate, models.NeedPublic))
+    app.include_router(matching_router)
+    _install_error_handlers(app)
+
+    @app.get("/health", tags=["health"])
+    def health(services: ServicesDep) -> dict[str, Any]:
+        with Session(services.engine) as session:
+            suppliers = session.exec(select(func.count()).select_from(models.Supplier)).one()
+            needs = session.exec(select(func.count()).select_from(models.Need)).one()
+        return {
+            "status": "ok",
+            "model": services.embedder.name,
+            "suppliers": suppliers,
+            "needs": needs,
+            "indexed": {"suppliers": len(services.suppliers.vectors), "needs": len(services.needs.vectors)},
+        }
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InvalidInput)
+    async def invalid(_request: Request, exc: InvalidInput) -> JSONResponse:
+        detail = [
+            {"loc": list(p.loc), "msg": p.msg, "type": "value_error", **({"line": p.line} if p.line else {})}
+            for p in exc.problems
+        ]
+        return JSONResponse(status_code=422, content={"detail": detail})
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(ConflictError)
+    async def conflict(_request: Request, exc: ConflictError) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})

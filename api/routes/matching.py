@@ -1,0 +1,76 @@
+"""Shortlists: ad-hoc needs, stored needs, and needs for a supplier."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import ServicesDep
+from api.schemas import MAX_K, MatchRequest, NeedMatch, NeedShortlist, SupplierMatch, SupplierShortlist
+from matcher.filters import MatchFilters
+from matcher.geography import Location
+from service import shortlists
+from service.errors import FieldProblem, InvalidInput
+from service.writes import normalise_cpv
+
+router = APIRouter(tags=["matching"])
+
+K = Annotated[int, Query(ge=1, le=MAX_K, description="how many results")]
+Diversity = Annotated[float, Query(ge=0.0, le=1.0, description="0 = pure relevance; higher = fewer look-alikes")]
+ListParam = Annotated[list[str] | None, Query(max_length=30)]
+
+
+def _filters(location: tuple[str, ...], **values: Any) -> MatchFilters:
+    try:
+        return MatchFilters.build(**{name: v or () for name, v in values.items()})
+    except ValueError as exc:
+        raise InvalidInput([FieldProblem((*location, "filters"), str(exc))]) from exc
+
+
+@router.post("/match", response_model=SupplierShortlist, summary="Suppliers for an ad-hoc need")
+def match(request: MatchRequest, services: ServicesDep) -> Any:
+    f = request.filters
+    filters = _filters(("body",), cpv=f.cpv, countries=f.countries, regions=f.regions, sizes=f.sizes)
+    results = shortlists.suppliers_for_text(
+        services,
+        request.text,
+        cpv_codes=normalise_cpv(request.cpv_codes, services.catalog),
+        location=Location(request.country, request.region),
+        filters=filters,
+        k=request.k,
+        diversity=request.diversity,
+    )
+    return SupplierShortlist(count=len(results), results=[SupplierMatch.of(r) for r in results])
+
+
+@router.get("/needs/{need_id}/shortlist", response_model=SupplierShortlist, summary="Suppliers for a stored need")
+def need_shortlist(
+    need_id: str,
+    services: ServicesDep,
+    k: K = 10,
+    diversity: Diversity = 0.0,
+    cpv: ListParam = None,
+    country: ListParam = None,
+    region: ListParam = None,
+    size: ListParam = None,
+) -> Any:
+    filters = _filters(("query",), cpv=cpv, countries=country, regions=region, sizes=size)
+    need, results = shortlists.suppliers_for_need(services, need_id, filters=filters, k=k, diversity=diversity)
+    summary = {"id": need.id, "title": need.title, "buyer": need.buyer, "cpv_codes": need.cpv_codes, "country": need.country}
+    return SupplierShortlist(need=summary, count=len(results), results=[SupplierMatch.of(r) for r in results])
+
+
+@router.get("/suppliers/{supplier_id}/needs", response_model=NeedShortlist, summary="Needs for a supplier")
+def supplier_needs(
+    supplier_id: str,
+    services: ServicesDep,
+    k: K = 10,
+    diversity: Diversity = 0.0,
+    cpv: ListParam = None,
+    country: ListParam = None,
+    region: ListParam = None,
+    status: Annotated[list[str] | None, Query(max_length=3, description="default: planning and open")] = None,
+) -> Any:
+    filters = _filters(("query",), cpv=cpv, countries=country, regions=region, statuses=status)
+    supplier, results = shortlists.needs_for_supplier(services, supplier_id, filters=filters, k=k, diversity=diversity)
+    summary = {"id": supplier.id, "name": supplier.name, "country": supplier.country}
+    return NeedShortlist(supplier=summary, count=len(results), results=[NeedMatch.of(r) for r in results])

@@ -1,0 +1,138 @@
+"""Request and response shapes of the matching endpoints."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from matcher.explain import Explanation
+from service.shortlists import MatchResult
+from store.models import CountryCode, CpvInput, NutsCode, Size
+
+MAX_K = 100
+T = TypeVar("T")
+
+
+class Filters(BaseModel):
+    """Hard filters: a result must satisfy every given field (any of its values)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cpv: list[CpvInput] = Field(default_factory=list, max_length=20, description="CPV code prefixes, e.g. '331' or '33100000'")
+    countries: list[CountryCode] = Field(default_factory=list, max_length=30, description="based in or serving these countries")
+    regions: list[NutsCode] = Field(default_factory=list, max_length=30, description="NUTS code prefixes, e.g. 'NO08'")
+    sizes: list[Size] = Field(default_factory=list, max_length=4)
+
+
+class MatchRequest(BaseModel):
+    """An ad-hoc need: free text in Swedish, Norwegian or English, plus optional evidence and filters."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=3, max_length=10_000, description="the need, in any of sv/no/en")
+    cpv_codes: list[CpvInput] = Field(default_factory=list, max_length=20, description="the need's CPV codes (evidence, not a filter)")
+    country: CountryCode | None = Field(default=None, description="the buyer's country (evidence)")
+    region: NutsCode | None = Field(default=None, description="the buyer's NUTS region (evidence)")
+    filters: Filters = Field(default_factory=Filters)
+    k: int = Field(default=10, ge=1, le=MAX_K)
+    diversity: float = Field(default=0.0, ge=0.0, le=1.0, description="0 = pure relevance; higher = fewer look-alikes (MMR)")
+
+
+class SharedCpvOut(BaseModel):
+    query_code: str
+    candidate_code: str
+    level: str
+    label: str | None
+
+
+class ExplanationOut(BaseModel):
+    summary: str
+    components: dict[str, float]
+    shared_cpv: list[SharedCpvOut]
+    matched_terms: list[str]
+    best_sentence: str | None
+    best_sentence_similarity: float | None
+    location: str | None
+
+    @classmethod
+    def of(cls, explanation: Explanation) -> ExplanationOut:
+        return cls(
+            summary=explanation.summary(),
+            components=explanation.components.as_dict(),
+            shared_cpv=[SharedCpvOut(**vars(s)) for s in explanation.shared_cpv],
+            matched_terms=explanation.matched_terms,
+            best_sentence=explanation.best_sentence,
+            best_sentence_similarity=explanation.best_sentence_similarity,
+            location=explanation.location,
+        )
+
+
+class SupplierMatch(BaseModel):
+    rank: int
+    id: str
+    name: str | None
+    country: str | None
+    region: str | None
+    size: str | None
+    website: str | None
+    operating_countries: list[str]
+    cpv_codes: list[str]
+    score: float
+    explanation: ExplanationOut
+
+    @classmethod
+    def of(cls, result: MatchResult) -> SupplierMatch:
+        row = result.row
+        return cls(
+            rank=result.rank,
+            score=round(result.score, 4),
+            explanation=ExplanationOut.of(result.explanation),
+            **{f: getattr(row, f) for f in ("id", "name", "country", "region", "size", "website", "operating_countries", "cpv_codes")},
+        )
+
+
+class NeedMatch(BaseModel):
+    rank: int
+    id: str
+    title: str | None
+    buyer: str | None
+    country: str | None
+    region: str | None
+    status: str
+    cpv_codes: list[str]
+    score: float
+    explanation: ExplanationOut
+
+    @classmethod
+    def of(cls, result: MatchResult) -> NeedMatch:
+        row = result.row
+        return cls(
+            rank=result.rank,
+            score=round(result.score, 4),
+            explanation=ExplanationOut.of(result.explanation),
+            **{f: getattr(row, f) for f in ("id", "title", "buyer", "country", "region", "status", "cpv_codes")},
+        )
+
+
+class SupplierShortlist(BaseModel):
+    need: dict[str, Any] | None = None
+    count: int
+    results: list[SupplierMatch]
+
+
+class NeedShortlist(BaseModel):
+    supplier: dict[str, Any]
+    count: int
+    results: list[NeedMatch]
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+
+
+class Page(BaseModel, Generic[T]):
+    total: int
+    offset: int
+    limit: int
+    items: list[T]

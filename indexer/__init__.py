@@ -1,0 +1,1 @@
+"""Turning text into vectors and keeping the vector and lexical indexes in step with the store."""

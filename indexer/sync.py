@@ -1,0 +1,119 @@
+"""Keeping one side's indexes (suppliers or needs) in step with the store.
+
+The database is the source of truth; indexes are derived state. Writes reach the indexes right
+after they commit; at start-up the saved index is reconciled with the database: rows missing or
+changed since it was saved are embedded, rows deleted are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from tqdm import tqdm
+
+from indexer.documents import embedding_text, lexical_text
+from indexer.embedder import Embedder
+from indexer.lexical import LexicalIndex
+from indexer.vector_index import FaissVectorIndex, IndexMeta
+from matcher.catalog import CpvCatalog
+from store import repository
+from store.repository import EntityKind
+
+log = logging.getLogger(__name__)
+
+EMBED_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    embedded: int
+    removed: int
+    total: int
+
+
+class SideIndex:
+    """The vector and lexical index of one kind of row."""
+
+    def __init__(self, kind: EntityKind, embedder: Embedder, catalog: CpvCatalog, path: Path) -> None:
+        self.kind = kind
+        self.embedder = embedder
+        self.catalog = catalog
+        self.path = path
+        self.vectors = FaissVectorIndex(embedder.dim)
+        self.lexical = LexicalIndex()
+        self.lock = threading.RLock()
+
+    # ------------------------------------------------------------ writes
+
+    def index_rows(self, rows: Sequence[Any], *, progress: bool = False) -> None:
+        """Embed and add (or replace) rows; texts are embedded before any index is touched."""
+        for start in tqdm(
+            range(0, len(rows), EMBED_CHUNK),
+            desc=f"embedding {self.kind.name}s",
+            unit="chunk",
+            disable=not progress or len(rows) <= EMBED_CHUNK,
+        ):
+            chunk = rows[start : start + EMBED_CHUNK]
+            vectors = self.embedder.encode_documents([embedding_text(r, self.catalog) for r in chunk])
+            with self.lock:
+                self.vectors.add([r.key for r in chunk], vectors, [r.revision for r in chunk])
+                for row in chunk:
+                    self.lexical.upsert(row.key, lexical_text(row))
+
+    def remove(self, keys: Iterable[int]) -> None:
+        keys = list(keys)
+        with self.lock:
+            self.vectors.remove(keys)
+            self.lexical.remove(keys)
+
+    # ------------------------------------------------------------ start-up and rebuild
+
+    def load(self) -> bool:
+        """Load the saved vector index if there is one built by this model."""
+        if not self.path.exists():
+            return False
+        self.vectors, meta = FaissVectorIndex.load(self.path, expect_model=self.embedder.name, expect_dim=self.embedder.dim)
+        log.info("loaded %s index: %d vectors at revision %d", self.kind.name, meta.count, meta.revision)
+        return True
+
+    def reconcile(self, engine: Engine, *, progress: bool = False) -> ReconcileReport:
+        """Bring both indexes up to the database: embed missing/stale rows, drop deleted ones."""
+        with Session(engine) as session:
+            in_db = repository.revisions(session, self.kind)
+        indexed = self.vectors.revisions()
+        ghosts = [k for k in indexed if k not in in_db]
+        todo = [k for k, rev in in_db.items() if indexed.get(k) != rev]
+        self.remove(ghosts)
+        with Session(engine) as session:
+            for start in range(0, len(todo), 4 * EMBED_CHUNK):
+                rows = repository.get_by_keys(session, self.kind, todo[start : start + 4 * EMBED_CHUNK])
+                self.index_rows(list(rows.values()), progress=progress)
+            self._load_lexical(session, skip=set(todo))
+        report = ReconcileReport(embedded=len(todo), removed=len(ghosts), total=len(self.vectors))
+        log.info("%s index reconciled: %d embedded, %d removed, %d in all", self.kind.name, *report.__dict__.values())
+        return report
+
+    def _load_lexical(self, session: Session, skip: set[int]) -> None:
+        """The lexical index lives in memory: tokenise rows the vector pass did not touch."""
+        for row in session.exec(select(self.kind.table)):
+            if row.key not in skip:
+                self.lexical.upsert(row.key, lexical_text(row))
+
+    def rebuild(self, engine: Engine, *, progress: bool = False) -> ReconcileReport:
+        with self.lock:
+            self.vectors = FaissVectorIndex(self.embedder.dim)
+            self.lexical = LexicalIndex()
+        return self.reconcile(engine, progress=progress)
+
+    def save(self, revision: int) -> None:
+        with self.lock:
+            meta = IndexMeta(model=self.embedder.name, dim=self.embedder.dim, count=len(self.vectors), revision=revision)
+            self.vectors.save(self.path, meta)
+        log.info("saved %s index (%d vectors) to %s", self.kind.name, meta.count, self.path)

@@ -1,0 +1,105 @@
+"""Language-aware text analysis shared by the lexical index and the explanations.
+
+Texts are Swedish, Norwegian or English. Each text is stemmed with the Snowball stemmer of its
+own language, after dropping the stopwords of all three (the languages share many short words,
+and a Swedish stopword in a Norwegian text carries no evidence either).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_NORWEGIAN, STOPWORDS_SWEDISH
+
+LANGUAGES = ("sv", "no", "en")
+_STEMMER_NAMES = {"sv": "swedish", "no": "norwegian", "en": "english"}
+_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_SWEDISH) | frozenset(STOPWORDS_NORWEGIAN)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # hyphenated compounds match their parts
+
+# Short, frequent function words that tell the three languages apart (not all stopwords do:
+# Swedish and Norwegian share "med", "som", "på", "av", "det").
+_MARKERS = {
+    "sv": {"och", "att", "för", "är", "inte", "ett", "till", "från", "eller", "också", "vår", "våra", "kan", "ska", "där", "hos", "även", "samt", "mot", "om"},
+    "no": {"og", "å", "er", "ikke", "et", "til", "fra", "eller", "også", "vår", "våre", "kan", "skal", "der", "hos", "samt", "mot", "om", "av", "har"},
+    "en": {"the", "and", "of", "to", "is", "for", "with", "we", "our", "a", "an", "in", "on", "are", "that", "from", "or", "by", "can", "will"},
+}
+_LETTERS = {"sv": set("äö"), "no": set("æø")}
+
+
+@dataclass(frozen=True)
+class Token:
+    surface: str
+    stem: str
+
+
+def detect_language(text: str) -> str:
+    """Best guess of sv/no/en from marker words and letters; English when nothing speaks up."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    scores = {lang: sum(w in markers for w in words) for lang, markers in _MARKERS.items()}
+    lowered = text.lower()
+    for lang, letters in _LETTERS.items():
+        scores[lang] += 2 * sum(lowered.count(ch) for ch in letters)
+    best = max(LANGUAGES, key=lambda lang: (scores[lang], lang == "en"))
+    return best if scores[best] > 0 else "en"
+
+
+_local = threading.local()
+
+
+def _stemmer(lang: str) -> Stemmer.Stemmer:
+    # PyStemmer objects are not safe to share between threads.
+    cache = getattr(_local, "stemmers", None)
+    if cache is None:
+        cache = _local.stemmers = {}
+    if lang not in cache:
+        cache[lang] = Stemmer.Stemmer(_STEMMER_NAMES[lang])
+    return cache[lang]
+
+
+def tokenize(text: str, lang: str | None = None) -> list[Token]:
+    """Content words of ``text`` with their stems; stopwords and one-letter words dropped."""
+    lang = lang or detect_language(text)
+    words = [w.lower() for w in _WORD.findall(text)]
+    kept = [w for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
+    stems = _stemmer(lang).stemWords(kept)
+    return [Token(surface, stem) for surface, stem in zip(kept, stems, strict=True)]
+
+
+def stems(text: str, lang: str | None = None) -> list[str]:
+    return [t.stem for t in tokenize(text, lang)]
+
+
+def query_stems(text: str) -> list[str]:
+    """Distinct stems of a query in the order they appear."""
+    return list(dict.fromkeys(stems(text)))
+
+
+def matched_terms(query: Sequence[str], document_text: str, limit: int = 12) -> list[str]:
+    """Words of the document whose stem is among the query's stems (document's own spelling)."""
+    wanted = set(query)
+    found: dict[str, str] = {}
+    for token in tokenize(document_text):
+        if token.stem in wanted and token.stem not in found:
+            found[token.stem] = token.surface
+    return list(found.values())[:limit]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(A-ZÆØÅÄÖÉ0-9])|\n+")
+
+
+@lru_cache(maxsize=4096)
+def split_sentences(text: str, min_chars: int = 12) -> tuple[str, ...]:
+    """Sentences of a profile; very short fragments are joined to their neighbour."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+    sentences: list[str] = []
+    for part in parts:
+        if sentences and len(part) < min_chars:
+            sentences[-1] = f"{sentences[-1]} {part}"
+        else:
+            sentences.append(part)
+    return tuple(sentences) or (text.strip(),)

@@ -1,0 +1,57 @@
+"""CPV labels for explanations and embedding text, most specific first.
+
+Hand-written labels of the 45 divisions ship with the service so explanations always read well;
+when a user supplies the official CPV code list, every code gets its own label and its official
+check digit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from matcher.cpv import significant
+
+LANGUAGES = ("en", "sv", "no")
+
+
+@dataclass(frozen=True)
+class CpvCatalog:
+    """Labels keyed by 8-digit code (``labels[code][lang]``) and, if known, official check digits."""
+
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    check_digits: Mapping[str, str] | None = None
+
+    def label(self, code: str, lang: str = "en") -> str | None:
+        """The label of the code itself, else of its nearest labelled ancestor."""
+        for ancestor in ancestors(code):
+            entry = self.labels.get(ancestor)
+            if entry:
+                return entry.get(lang) or entry.get("en") or next(iter(entry.values()))
+        return None
+
+    def describe(self, code: str, lang: str = "en") -> str:
+        label = self.label(code, lang)
+        return f"{code} {label}" if label else code
+
+    @property
+    def is_official(self) -> bool:
+        return self.check_digits is not None
+
+
+def ancestors(code: str) -> list[str]:
+    """The code and its ancestors, most specific first (``33196200`` → …, ``33190000``, ``33100000``, ``33000000``)."""
+    sig = significant(code)
+    return [sig[:n].ljust(8, "0") for n in range(len(sig), 1, -1)]
+
+
+def merge_catalogs(base: CpvCatalog, official: CpvCatalog) -> CpvCatalog:
+    """Official labels where they exist, hand-written division labels (with Norwegian) underneath."""
+    labels: dict[str, dict[str, str]] = {code: dict(entry) for code, entry in official.labels.items()}
+    for code, entry in base.labels.items():
+        merged = dict(entry)
+        merged.update(labels.get(code, {}))
+        if "no" in entry:  # the official list has no Norwegian column
+            merged["no"] = entry["no"]
+        labels[code] = merged
+    return CpvCatalog(labels=labels, check_digits=official.check_digits)

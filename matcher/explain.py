@@ -1,0 +1,59 @@
+"""Why a match was made, in terms an adviser can check: the score's parts, the CPV codes shared
+and at which level, the words both texts use, and the profile sentence closest to the need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matcher.catalog import CpvCatalog
+from matcher.cpv import CpvMatch
+from matcher.fusion import ScoreComponents
+
+
+@dataclass(frozen=True)
+class SharedCpv:
+    query_code: str
+    candidate_code: str
+    level: str
+    label: str | None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    components: ScoreComponents
+    shared_cpv: list[SharedCpv] = field(default_factory=list)
+    matched_terms: list[str] = field(default_factory=list)
+    best_sentence: str | None = None
+    best_sentence_similarity: float | None = None
+    location: str | None = None
+
+    def summary(self) -> str:
+        """One line for CLIs and exports."""
+        parts = [f"semantic {self.components.dense:.2f}"]
+        if self.shared_cpv:
+            top = self.shared_cpv[0]
+            parts.append(f"CPV {top.level} {top.candidate_code}" + (f" ({top.label})" if top.label else ""))
+        if self.matched_terms:
+            parts.append("terms: " + ", ".join(self.matched_terms[:6]))
+        if self.location:
+            parts.append(self.location)
+        return "; ".join(parts)
+
+
+def describe_cpv_matches(matches: Sequence[CpvMatch], catalog: CpvCatalog, lang: str = "en") -> list[SharedCpv]:
+    return [
+        SharedCpv(m.query_code, m.candidate_code, m.level.name.lower(), catalog.label(m.candidate_code, lang))
+        for m in matches
+    ]
+
+
+def best_sentence(query_vector: np.ndarray, sentences: Sequence[str], sentence_vectors: np.ndarray) -> tuple[str, float]:
+    """The sentence whose embedding is closest to the query, and its cosine."""
+    if len(sentences) != len(sentence_vectors) or not sentences:
+        raise ValueError("need one vector per sentence and at least one sentence")
+    sims = sentence_vectors @ query_vector
+    best = int(np.argmax(sims))
+    return sentences[best], float(sims[best])

@@ -1,0 +1,85 @@
+"""Rank candidates for a query from their evidence: the heart of the matcher, free of I/O.
+
+The caller gathers candidates (dense and lexical hits that passed the filters) with their raw
+evidence; this module turns evidence into score components, fuses them, optionally diversifies,
+and keeps what the explanation needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.cpv import CpvMatch, best_cpv_matches
+from matcher.diversity import mmr_order
+from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights, ScoreComponents, normalise_lexical
+from matcher.geography import GeoFit, Location, geo_fit
+
+
+@dataclass(frozen=True)
+class MatchQuery:
+    """The side being matched: a need (to find suppliers) or a supplier (to find needs)."""
+
+    text: str
+    cpv_codes: tuple[str, ...] = ()
+    location: Location = Location()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An indexed item that passed the filters, with its raw evidence."""
+
+    key: int
+    cpv_codes: tuple[str, ...]
+    location: Location
+    dense: float
+    lexical: float
+
+
+@dataclass(frozen=True)
+class RankedCandidate:
+    candidate: Candidate
+    components: ScoreComponents
+    score: float
+    cpv_matches: list[CpvMatch]
+    geo: GeoFit
+
+
+def score_candidate(
+    query: MatchQuery, candidate: Candidate, best_lexical: float, weights: FusionWeights = DEFAULT_WEIGHTS
+) -> RankedCandidate:
+    cpv_matches = best_cpv_matches(query.cpv_codes, candidate.cpv_codes)
+    geo = geo_fit(query.location, candidate.location)
+    components = ScoreComponents(
+        dense=candidate.dense,
+        lexical=normalise_lexical(candidate.lexical, best_lexical),
+        cpv=max((m.credit for m in cpv_matches), default=0.0),
+        geography=geo.credit,
+    )
+    return RankedCandidate(candidate, components, components.total(weights), cpv_matches, geo)
+
+
+def rank_candidates(
+    query: MatchQuery,
+    candidates: Sequence[Candidate],
+    *,
+    k: int,
+    best_lexical: float,
+    weights: FusionWeights = DEFAULT_WEIGHTS,
+    diversity: float = 0.0,
+    vectors: np.ndarray | None = None,
+) -> list[RankedCandidate]:
+    """The top ``k`` candidates by fused score, diversified by MMR when ``diversity`` > 0.
+
+    ``vectors`` (unit rows aligned with ``candidates``) are required for diversity.
+    """
+    scored = [score_candidate(query, c, best_lexical, weights) for c in candidates]
+    if diversity > 0.0:
+        if vectors is None:
+            raise ValueError("diversity needs the candidates' vectors")
+        order = mmr_order([r.score for r in scored], vectors, k, diversity)
+        return [scored[i] for i in order]
+    scored.sort(key=lambda r: (-r.score, r.candidate.key))
+    return scored[:k]

@@ -1,0 +1,91 @@
+"""The running service: one engine, one embedder, one CPV catalog and both sides' indexes,
+built by a factory (never at import time) so the API, the CLI and tests choose what to load."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from indexer.embedder import Embedder, SentenceTransformerEmbedder
+from indexer.model_build import build_default_model, default_model_dir
+from indexer.sync import ReconcileReport, SideIndex
+from matcher.catalog import CpvCatalog
+from service.cache import LruCache
+from service.reference import load_catalog
+from service.settings import Settings
+from store import repository
+from store.db import init_db, make_engine
+from store.repository import NEEDS, SUPPLIERS, EntityKind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    engine: Engine
+    embedder: Embedder
+    catalog: CpvCatalog
+    suppliers: SideIndex
+    needs: SideIndex
+    query_vectors: LruCache
+    sentence_vectors: LruCache
+
+    def side(self, kind: EntityKind) -> SideIndex:
+        return self.suppliers if kind is SUPPLIERS else self.needs
+
+    def reconcile(self, *, progress: bool = False) -> dict[str, ReconcileReport]:
+        return {side.kind.name: side.reconcile(self.engine, progress=progress) for side in (self.suppliers, self.needs)}
+
+    def rebuild(self, *, progress: bool = False) -> dict[str, ReconcileReport]:
+        return {side.kind.name: side.rebuild(self.engine, progress=progress) for side in (self.suppliers, self.needs)}
+
+    def save_indexes(self) -> None:
+        with Session(self.engine) as session:
+            revision = repository.current_revision(session)
+        for side in (self.suppliers, self.needs):
+            side.save(revision)
+
+    def close(self) -> None:
+        self.save_indexes()
+        self.engine.dispose()
+
+
+def default_embedder(settings: Settings) -> Embedder:
+    """The configured model, or the bundled multilingual-e5-small build (built once if missing)."""
+    if settings.model:
+        return SentenceTransformerEmbedder(settings.model, device=settings.device)
+    path = default_model_dir()
+    if not path.exists():
+        log.warning("default model not built yet; building it now (normally done by `make install`)")
+        build_default_model(path)
+    return SentenceTransformerEmbedder(str(path), device=settings.device)
+
+
+def open_services(
+    settings: Settings, *, embedder: Embedder | None = None, reconcile: bool = True, progress: bool = False
+) -> Services:
+    """Open the database, load the model and the saved indexes, and reconcile them with the database."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    init_db(engine)
+    embedder = embedder or default_embedder(settings)
+    catalog = load_catalog(settings.cpv_file)
+    index_dir: Path = settings.index_dir
+    services = Services(
+        engine=engine,
+        embedder=embedder,
+        catalog=catalog,
+        suppliers=SideIndex(SUPPLIERS, embedder, catalog, index_dir / "suppliers.npz"),
+        needs=SideIndex(NEEDS, embedder, catalog, index_dir / "needs.npz"),
+        query_vectors=LruCache(2048),
+        sentence_vectors=LruCache(4096),
+    )
+    for side in (services.suppliers, services.needs):
+        side.load()
+    if reconcile:
+        services.reconcile(progress=progress)
+    return services

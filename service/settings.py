@@ -1,0 +1,39 @@
+"""Configuration, from ``MATCHMAKER_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MATCHMAKER_", env_file=None, extra="ignore")
+
+    home: Path = Path.home() / ".local" / "share" / "matchmaker"
+    """Where the SQLite database and the indexes live."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///$MATCHMAKER_HOME/matchmaker.db``."""
+    model: str | None = None
+    """A sentence-transformers model name or path; default: the bundled multilingual-e5-small build."""
+    device: str | None = None
+    """``cpu`` or ``cuda``; default: cuda when present."""
+    cpv_file: Path | None = None
+    """The official CPV code list (CSV with code, code_with_check and label columns), if supplied."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'matchmaker.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "indexes"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

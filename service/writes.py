@@ -1,0 +1,163 @@
+"""Writes: validate, commit to the database, then bring the indexes along.
+
+The database commit comes first and is what acknowledges a write. Indexing follows; if it fails
+the row is still safe and the next start-up's reconciliation embeds it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from matcher.catalog import CpvCatalog
+from matcher.cpv import CpvError, parse_cpv
+from service.container import Services
+from service.errors import FieldProblem, InvalidInput, NotFound
+from store import models, repository
+from store.db import session_scope
+from store.repository import NEEDS, SUPPLIERS, EntityKind
+
+log = logging.getLogger(__name__)
+
+MAX_IMPORT_LINES = 200_000
+
+CREATE_MODELS: dict[str, type[BaseModel]] = {"supplier": models.SupplierCreate, "need": models.NeedCreate}
+
+
+def normalise_cpv(codes: Sequence[str], catalog: CpvCatalog, field: str = "cpv_codes") -> list[str]:
+    """8-digit codes, duplicates dropped; raises :class:`InvalidInput` naming each bad code."""
+    problems: list[FieldProblem] = []
+    parsed: list[str] = []
+    for i, raw in enumerate(codes):
+        try:
+            parsed.append(parse_cpv(raw, catalog.check_digits))
+        except CpvError as exc:
+            problems.append(FieldProblem((field, i), str(exc)))
+    if problems:
+        raise InvalidInput(problems)
+    return list(dict.fromkeys(parsed))
+
+
+def _values(payload: BaseModel, catalog: CpvCatalog, *, only_set: bool = False) -> dict[str, Any]:
+    values = payload.model_dump(exclude_unset=only_set)
+    if "cpv_codes" in values:
+        values["cpv_codes"] = normalise_cpv(values["cpv_codes"], catalog)
+    return values
+
+
+def _index_after_commit(services: Services, kind: EntityKind, rows: Sequence[Any], *, progress: bool = False) -> None:
+    try:
+        services.side(kind).index_rows(list(rows), progress=progress)
+    except Exception:  # the write is committed; reconciliation at start-up repairs the index
+        log.exception("indexing %d %s(s) failed after commit; they will be indexed on the next start", len(rows), kind.name)
+
+
+def create(services: Services, kind: EntityKind, payload: BaseModel) -> Any:
+    values = _values(payload, services.catalog)
+    with session_scope(services.engine) as session:
+        row, _status = repository.upsert(session, kind, values, allow_update=False)
+    _index_after_commit(services, kind, [row])
+    return row
+
+
+def replace(services: Services, kind: EntityKind, entity_id: str, payload: BaseModel) -> tuple[Any, bool]:
+    """Create or fully replace the row with this id; returns the row and whether it was created."""
+    values = _values(payload, services.catalog)
+    if values["id"] != entity_id:
+        raise InvalidInput([FieldProblem(("body", "id"), f"does not match the id in the path ('{entity_id}')")])
+    with session_scope(services.engine) as session:
+        row, status = repository.upsert(session, kind, values)
+    if status != "unchanged":
+        _index_after_commit(services, kind, [row])
+    return row, status == "created"
+
+
+def patch(services: Services, kind: EntityKind, entity_id: str, payload: BaseModel) -> Any:
+    changes = _values(payload, services.catalog, only_set=True)
+    with session_scope(services.engine) as session:
+        row = repository.get(session, kind, entity_id)
+        if row is None:
+            raise NotFound(kind.name, entity_id)
+        if kind is SUPPLIERS and "description" in changes and not (changes["description"] or "").strip():
+            raise InvalidInput([FieldProblem(("body", "description"), "the capability profile must not be empty")])
+        if kind is NEEDS and "status" in changes and changes["status"] is None:
+            raise InvalidInput([FieldProblem(("body", "status"), "must be one of planning, open, closed")])
+        row = repository.patch(session, kind, row, changes)
+    _index_after_commit(services, kind, [row])
+    return row
+
+
+def delete(services: Services, kind: EntityKind, entity_id: str) -> None:
+    with session_scope(services.engine) as session:
+        row = repository.get(session, kind, entity_id)
+        if row is None:
+            raise NotFound(kind.name, entity_id)
+        key = repository.delete(session, kind, row)
+    services.side(kind).remove([key])
+
+
+# ---------------------------------------------------------------- bulk import
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    updated: int
+    unchanged: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def parse_jsonl(lines: Iterable[str], kind: EntityKind, catalog: CpvCatalog) -> list[dict[str, Any]]:
+    """Validate every line; raise one :class:`InvalidInput` listing each bad line, or return all records."""
+    model = CREATE_MODELS[kind.name]
+    records: list[dict[str, Any]] = []
+    problems: list[FieldProblem] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        if number > MAX_IMPORT_LINES:
+            raise InvalidInput([FieldProblem(("file",), f"more than {MAX_IMPORT_LINES} lines", number)])
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            values = _values(model.model_validate(raw), catalog)
+        except json.JSONDecodeError as exc:
+            problems.append(FieldProblem(("line",), f"not valid JSON ({exc.msg})", number))
+            continue
+        except ValidationError as exc:
+            problems.extend(FieldProblem(tuple(e["loc"]), e["msg"], number) for e in exc.errors())
+            continue
+        except InvalidInput as exc:
+            problems.extend(FieldProblem(p.loc, p.msg, number) for p in exc.problems)
+            continue
+        if values["id"] in seen:
+            problems.append(FieldProblem(("id",), f"'{values['id']}' already given on line {seen[values['id']]}", number))
+            continue
+        seen[values["id"]] = number
+        records.append(values)
+    if problems:
+        raise InvalidInput(problems)
+    return records
+
+
+def import_records(services: Services, kind: EntityKind, lines: Iterable[str], *, progress: bool = False) -> ImportReport:
+    """All or nothing: every line is validated before one transaction writes them all."""
+    records = parse_jsonl(lines, kind, services.catalog)
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    changed: list[Any] = []
+    with session_scope(services.engine) as session:
+        for values in records:
+            row, status = repository.upsert(session, kind, values)
+            counts[status] += 1
+            if status != "unchanged":
+                changed.append(row)
+    _index_after_commit(services, kind, changed, progress=progress)
+    return ImportReport(**counts)

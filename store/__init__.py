@@ -1,0 +1,1 @@
+"""The source of truth: SQLModel tables and queries, shared by the indexer, the API and the CLI."""

@@ -1,0 +1,189 @@
+"""Tables and their input/output families (``SupplierBase`` → ``SupplierCreate`` / ``SupplierUpdate``
+/ ``Supplier`` / ``SupplierPublic``). Input models refuse unknown fields and oversize text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, StringConstraints, field_validator, model_validator
+from sqlalchemy import JSON, BigInteger, Column, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+MAX_TEXT = 10_000
+MAX_NAME = 300
+MAX_CODES = 50
+
+EntityId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+]
+CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
+NutsCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}[0-9A-Za-z]{0,3}$")]
+Size = Literal["micro", "small", "medium", "large"]
+NeedStatus = Literal["planning", "open", "closed"]
+Website = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://\S+$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
+CpvInput = Annotated[str, StringConstraints(strip_whitespace=True, max_length=12)]
+
+
+# 64-bit keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY autoincrements (and is 64-bit anyway).
+Key = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Input(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- suppliers
+
+
+class SupplierFields(_Input):
+    name: Name | None = None
+    description: Text | None = None
+    cpv_codes: list[CpvInput] = Field(default_factory=list, max_length=MAX_CODES)
+    country: CountryCode | None = None
+    region: NutsCode | None = None
+    size: Size | None = None
+    website: Website | None = None
+    operating_countries: list[CountryCode] = Field(default_factory=list, max_length=60)
+
+
+class SupplierCreate(SupplierFields):
+    id: EntityId
+    description: Text
+
+    @field_validator("description")
+    @classmethod
+    def _description_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the capability profile must not be empty")
+        return value
+
+
+class SupplierUpdate(SupplierFields):
+    """Partial update: only the fields given change."""
+
+
+class Supplier(SQLModel, table=True):
+    key: int | None = Field(default=None, sa_column=Column(Key, primary_key=True, autoincrement=True))
+    id: str = Field(index=True, unique=True, max_length=80)
+    name: str | None = Field(default=None, max_length=MAX_NAME)
+    description: str
+    cpv_codes: list[str] = Field(default_factory=list, sa_type=JSON)
+    country: str | None = Field(default=None, index=True, max_length=2)
+    region: str | None = Field(default=None, index=True, max_length=5)
+    size: str | None = Field(default=None, index=True, max_length=10)
+    website: str | None = Field(default=None, max_length=500)
+    operating_countries: list[str] = Field(default_factory=list, sa_type=JSON)
+    revision: int = Field(default=0, index=True)
+    created_at: dt.datetime = Field(default_factory=_utcnow)
+    updated_at: dt.datetime = Field(default_factory=_utcnow)
+
+
+class SupplierPublic(SQLModel):
+    id: str
+    name: str | None
+    description: str
+    cpv_codes: list[str]
+    country: str | None
+    region: str | None
+    size: str | None
+    website: str | None
+    operating_countries: list[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class SupplierCpv(SQLModel, table=True):
+    """One row per (supplier, CPV code): CPV-prefix filters become exact SQL."""
+
+    supplier_key: int = Field(sa_column=Column(Key, primary_key=True))
+    code: str = Field(primary_key=True, max_length=8, index=True)
+
+
+class SupplierMarket(SQLModel, table=True):
+    """Countries a supplier serves, its own included: country filters become exact SQL."""
+
+    supplier_key: int = Field(sa_column=Column(Key, primary_key=True))
+    country: str = Field(primary_key=True, max_length=2, index=True)
+
+
+# ---------------------------------------------------------------- needs
+
+
+class NeedFields(_Input):
+    title: Name | None = None
+    description: Text | None = None
+    buyer: Name | None = None
+    cpv_codes: list[CpvInput] = Field(default_factory=list, max_length=MAX_CODES)
+    country: CountryCode | None = None
+    region: NutsCode | None = None
+    status: NeedStatus | None = None
+    published: dt.date | None = None
+    deadline: dt.date | None = None
+
+
+class NeedCreate(NeedFields):
+    id: EntityId
+    status: NeedStatus = "open"
+
+    @model_validator(mode="after")
+    def _has_text(self) -> NeedCreate:
+        if not (self.description or "").strip() and not (self.title or "").strip():
+            raise ValueError("a need needs a description or a title")
+        return self
+
+
+class NeedUpdate(NeedFields):
+    """Partial update: only the fields given change."""
+
+
+class Need(SQLModel, table=True):
+    key: int | None = Field(default=None, sa_column=Column(Key, primary_key=True, autoincrement=True))
+    id: str = Field(index=True, unique=True, max_length=80)
+    title: str | None = Field(default=None, max_length=MAX_NAME)
+    description: str = ""
+    buyer: str | None = Field(default=None, max_length=MAX_NAME)
+    cpv_codes: list[str] = Field(default_factory=list, sa_type=JSON)
+    country: str | None = Field(default=None, index=True, max_length=2)
+    region: str | None = Field(default=None, index=True, max_length=5)
+    status: str = Field(default="open", index=True, max_length=10)
+    published: dt.date | None = None
+    deadline: dt.date | None = None
+    revision: int = Field(default=0, index=True)
+    created_at: dt.datetime = Field(default_factory=_utcnow)
+    updated_at: dt.datetime = Field(default_factory=_utcnow)
+
+
+class NeedPublic(SQLModel):
+    id: str
+    title: str | None
+    description: str
+    buyer: str | None
+    cpv_codes: list[str]
+    country: str | None
+    region: str | None
+    status: str
+    published: dt.date | None
+    deadline: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class NeedCpv(SQLModel, table=True):
+    need_key: int = Field(sa_column=Column(Key, primary_key=True))
+    code: str = Field(primary_key=True, max_length=8, index=True)
+
+
+class Counter(SQLModel, table=True):
+    """Monotonic counters; ``revision`` is bumped by every write and stamped on the row written,
+    so an index knows exactly which rows changed since it was saved."""
+
+    __table_args__ = (UniqueConstraint("name"),)
+    name: str = Field(primary_key=True, max_length=40)
+    value: int = 0

@@ -1,0 +1,178 @@
+"""Queries and writes for suppliers and needs. Both kinds share one implementation, described by
+an :class:`EntityKind`; every write bumps the revision counter and stamps it on the row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, SQLModel, select
+
+from matcher.filters import MatchFilters
+from store import models
+
+_CHUNK = 900  # stay under SQLite's bound-parameter limit in IN (...) lists
+
+
+@dataclass(frozen=True)
+class EntityKind:
+    name: str
+    table: type[Any]
+    cpv_table: type[Any]
+    cpv_owner: str
+    public_model: type[SQLModel]
+    market_table: type[Any] | None = None
+
+    @property
+    def key_column(self) -> Any:
+        return self.table.key
+
+
+SUPPLIERS = EntityKind("supplier", models.Supplier, models.SupplierCpv, "supplier_key", models.SupplierPublic, models.SupplierMarket)
+NEEDS = EntityKind("need", models.Need, models.NeedCpv, "need_key", models.NeedPublic)
+
+
+class ConflictError(Exception):
+    """The id is already taken."""
+
+
+def next_revision(session: Session) -> int:
+    """Bump and return the global revision inside the caller's transaction."""
+    session.execute(update(models.Counter).where(models.Counter.name == "revision").values(value=models.Counter.value + 1))
+    return int(session.exec(select(models.Counter.value).where(models.Counter.name == "revision")).one())
+
+
+def current_revision(session: Session) -> int:
+    return int(session.exec(select(models.Counter.value).where(models.Counter.name == "revision")).one())
+
+
+def get(session: Session, kind: EntityKind, entity_id: str) -> Any | None:
+    return session.exec(select(kind.table).where(kind.table.id == entity_id)).first()
+
+
+def get_by_keys(session: Session, kind: EntityKind, keys: Iterable[int]) -> dict[int, Any]:
+    """Rows by key in as few queries as the backend allows."""
+    wanted = list(dict.fromkeys(int(k) for k in keys))
+    rows: dict[int, Any] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        for row in session.exec(select(kind.table).where(kind.table.key.in_(chunk))):
+            rows[row.key] = row
+    return rows
+
+
+def list_page(session: Session, kind: EntityKind, *, offset: int, limit: int) -> tuple[list[Any], int]:
+    total = int(session.exec(select(func.count()).select_from(kind.table)).one())
+    rows = list(session.exec(select(kind.table).order_by(kind.table.key).offset(offset).limit(limit)))
+    return rows, total
+
+
+def _replace_links(session: Session, kind: EntityKind, row: Any) -> None:
+    owner = getattr(kind.cpv_table, kind.cpv_owner)
+    session.execute(sa_delete(kind.cpv_table).where(owner == row.key))
+    for code in dict.fromkeys(row.cpv_codes):
+        session.add(kind.cpv_table(**{kind.cpv_owner: row.key, "code": code}))
+    if kind.market_table is not None:
+        session.execute(sa_delete(kind.market_table).where(kind.market_table.supplier_key == row.key))
+        countries = {c for c in [row.country, *row.operating_countries] if c}
+        for country in sorted(countries):
+            session.add(kind.market_table(supplier_key=row.key, country=country))
+
+
+def _content(row: Any, fields: Iterable[str]) -> dict[str, Any]:
+    return {f: getattr(row, f) for f in fields}
+
+
+def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_update: bool = True) -> tuple[Any, str]:
+    """Insert or replace by ``id``; returns the row and ``created``/``updated``/``unchanged``.
+
+    Writing identical content again changes nothing, so imports are idempotent.
+    """
+    row = get(session, kind, values["id"])
+    if row is None:
+        row = kind.table(**values, revision=next_revision(session))
+        session.add(row)
+        session.flush()
+        _replace_links(session, kind, row)
+        return row, "created"
+    if not allow_update:
+        raise ConflictError(f"{kind.name} '{values['id']}' already exists")
+    fields = [f for f in kind.public_model.model_fields if f not in ("id", "created_at", "updated_at")]
+    replacement = {f: values.get(f, kind.table.model_fields[f].get_default(call_default_factory=True)) for f in fields}
+    if _content(row, fields) == replacement:
+        return row, "unchanged"
+    for field, value in replacement.items():
+        setattr(row, field, value)
+    _stamp(session, row)
+    _replace_links(session, kind, row)
+    return row, "updated"
+
+
+def patch(session: Session, kind: EntityKind, row: Any, changes: dict[str, Any]) -> Any:
+    """Apply a partial update to a loaded row."""
+    for field, value in changes.items():
+        setattr(row, field, value)
+    _stamp(session, row)
+    _replace_links(session, kind, row)
+    return row
+
+
+def _stamp(session: Session, row: Any) -> None:
+    row.revision = next_revision(session)
+    row.updated_at = dt.datetime.now(dt.UTC)
+    session.add(row)
+    session.flush()
+
+
+def delete(session: Session, kind: EntityKind, row: Any) -> int:
+    key = int(row.key)
+    owner = getattr(kind.cpv_table, kind.cpv_owner)
+    session.execute(sa_delete(kind.cpv_table).where(owner == key))
+    if kind.market_table is not None:
+        session.execute(sa_delete(kind.market_table).where(kind.market_table.supplier_key == key))
+    session.delete(row)
+    next_revision(session)
+    session.flush()
+    return key
+
+
+def revisions(session: Session, kind: EntityKind) -> dict[int, int]:
+    """Every row's key and revision: what reconciliation compares an index against."""
+    return {int(k): int(r) for k, r in session.exec(select(kind.table.key, kind.table.revision))}
+
+
+def allowed_keys(session: Session, kind: EntityKind, filters: MatchFilters) -> list[int] | None:
+    """Keys of the rows that pass ``filters`` exactly (``None`` when no filter is set)."""
+    if not filters.active:
+        return None
+    table = kind.table
+    stmt = select(table.key)
+    if filters.cpv_prefixes:
+        owner = getattr(kind.cpv_table, kind.cpv_owner)
+        prefixes = or_(*[kind.cpv_table.code.startswith(p) for p in filters.cpv_prefixes])
+        stmt = stmt.where(table.key.in_(select(owner).where(prefixes)))
+    if filters.countries:
+        if kind.market_table is not None:
+            served = select(kind.market_table.supplier_key).where(kind.market_table.country.in_(filters.countries))
+            stmt = stmt.where(table.key.in_(served))
+        else:
+            stmt = stmt.where(table.country.in_(filters.countries))
+    if filters.regions:
+        stmt = stmt.where(or_(*[table.region.startswith(r) for r in filters.regions]))
+    if filters.sizes:
+        if not hasattr(table, "size"):
+            raise ValueError(f"a {kind.name} has no size")
+        stmt = stmt.where(table.size.in_(filters.sizes))
+    if filters.statuses:
+        if not hasattr(table, "status"):
+            raise ValueError(f"a {kind.name} has no status")
+        stmt = stmt.where(table.status.in_(filters.statuses))
+    return [int(k) for k in session.exec(stmt)]
+
+
+def ids_for_keys(rows: dict[int, Any], keys: Sequence[int]) -> list[str]:
+    return [rows[k].id for k in keys if k in rows]

@@ -1,0 +1,67 @@
+"""Shared fixtures: a fake embedder for fast tests, the real model once per session, and the
+databases (SQLite in a temporary folder always; PostgreSQL when MATCHMAKER_TEST_POSTGRES_URL is set)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import SQLModel
+
+from service.container import Services, open_services
+from service.settings import Settings
+from store.db import make_engine
+from tests.fakes import HashingEmbedder
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+POSTGRES_URL = os.environ.get("MATCHMAKER_TEST_POSTGRES_URL")
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    SQLModel.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each backend the service supports; PostgreSQL skips cleanly when no server is configured."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("MATCHMAKER_TEST_POSTGRES_URL is not set (CI sets it)")
+    _reset_postgres(POSTGRES_URL)
+    yield POSTGRES_URL
+    _reset_postgres(POSTGRES_URL)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url)
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def services(settings: Settings, embedder: HashingEmbedder) -> Iterator[Services]:
+    opened = open_services(settings, embedder=embedder)
+    yield opened
+    opened.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    """The bundled multilingual model, loaded once for the whole session."""
+    from indexer.embedder import SentenceTransformerEmbedder
+    from indexer.model_build import build_default_model
+
+    return SentenceTransformerEmbedder(str(build_default_model()), device="cpu")

@@ -1,0 +1,49 @@
+"""The store on every backend: idempotent upserts, revisions, and exact filters."""
+
+from sqlmodel import Session
+
+from matcher.filters import MatchFilters
+from service.container import Services
+from store import repository
+from store.db import session_scope
+from store.repository import SUPPLIERS
+from tests.builders import SUPPLIERS as ROWS
+
+
+def _write(services: Services, values: dict) -> tuple[object, str]:  # type: ignore[type-arg]
+    with session_scope(services.engine) as session:
+        return repository.upsert(session, SUPPLIERS, dict(values))
+
+
+def test_upsert_is_idempotent_and_bumps_revisions_only_on_change(services: Services) -> None:
+    row, status = _write(services, ROWS[0])
+    assert status == "created"
+    first_revision = row.revision  # type: ignore[attr-defined]
+    assert _write(services, ROWS[0])[1] == "unchanged"
+    changed, status = _write(services, {**ROWS[0], "size": "medium"})
+    assert status == "updated" and changed.revision > first_revision  # type: ignore[attr-defined]
+    with Session(services.engine) as session:
+        assert repository.current_revision(session) == changed.revision  # type: ignore[attr-defined]
+
+
+def test_sql_filters_agree_with_the_domain_semantics(services: Services) -> None:
+    for values in ROWS:
+        _write(services, values)
+    cases = [
+        MatchFilters.build(cpv=["331"]),
+        MatchFilters.build(countries=["NO"]),  # the Swedish firm serving Norway too
+        MatchFilters.build(countries=["SE"], sizes=["small", "medium"]),
+        MatchFilters.build(regions=["SE3", "UKD"]),
+        MatchFilters.build(cpv=["9062", "4819"], countries=["GB"]),
+    ]
+    with Session(services.engine) as session:
+        rows = repository.get_by_keys(session, SUPPLIERS, repository.revisions(session, SUPPLIERS))
+        for filters in cases:
+            expected = {
+                key
+                for key, r in rows.items()
+                if filters.admits(cpv_codes=r.cpv_codes, country=r.country, region=r.region, operating_countries=r.operating_countries, size=r.size)
+            }
+            assert set(repository.allowed_keys(session, SUPPLIERS, filters) or []) == expected, filters
+        assert repository.allowed_keys(session, SUPPLIERS, MatchFilters()) is None
+        assert len(repository.allowed_keys(session, SUPPLIERS, MatchFilters.build(countries=["NO"])) or []) == 2
