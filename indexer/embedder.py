@@ -34,6 +34,9 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str, *, device: str | None = None, batch_size: int = 32) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the weight-loading bar would pollute --json output
 
         self._model = SentenceTransformer(model, device=device or _best_device())
         self.name = _model_identity(model)

@@ -9,7 +9,9 @@ stems in memory, so a write only marks the BM25 matrix stale; it is rebuilt from
 from __future__ import annotations
 
 import logging
+import math
 import threading
+from collections import Counter
 from collections.abc import Sequence
 
 import bm25s
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 class LexicalIndex:
     def __init__(self) -> None:
         self._docs: dict[int, list[str]] = {}
+        self._df: Counter[str] = Counter()  # documents containing each stem, kept as rows change
         self._retriever: bm25s.BM25 | None = None
         self._keys = np.zeros(0, dtype=np.int64)
         self._position: dict[int, int] = {}
@@ -37,13 +40,19 @@ class LexicalIndex:
 
     def upsert_stems(self, key: int, doc_stems: list[str]) -> None:
         with self._lock:
+            old = self._docs.get(int(key))
+            if old is not None:
+                self._df.subtract(set(old))
             self._docs[int(key)] = doc_stems
+            self._df.update(set(doc_stems))
             self._retriever = None
 
     def remove(self, keys: Sequence[int]) -> None:
         with self._lock:
             for key in keys:
-                if self._docs.pop(int(key), None) is not None:
+                old = self._docs.pop(int(key), None)
+                if old is not None:
+                    self._df.subtract(set(old))
                     self._retriever = None
 
     def _fresh(self) -> tuple[bm25s.BM25 | None, np.ndarray, dict[int, int], set[str]]:
@@ -64,21 +73,35 @@ class LexicalIndex:
         retriever, keys, position, vocab = self._fresh()
         known = [s for s in dict.fromkeys(query_stems) if s in vocab]
         if retriever is None or not known:
-            return LexicalResult(keys, np.zeros(len(keys), dtype=np.float32), position)
+            return LexicalResult(keys, np.zeros(len(keys), dtype=np.float32), position, 0.0)
         scores = np.asarray(retriever.get_scores(known), dtype=np.float32)
+        bound = self.upper_bound(query_stems)
         if allowed is not None:
             mask = np.zeros(len(keys), dtype=bool)
             mask[[position[int(k)] for k in allowed if int(k) in position]] = True
             scores = np.where(mask, scores, np.float32(0.0))
-        return LexicalResult(keys, scores, position)
+        return LexicalResult(keys, scores, position, bound)
+
+    def upper_bound(self, query_stems: Sequence[str]) -> float:
+        """The BM25 score no document can reach: the sum of the query terms' IDFs.
+
+        In the Lucene variant each term contributes ``idf · tf / (tf + k1 · norm)`` < ``idf``, so a
+        score divided by this bound says how much of the query's distinctive vocabulary a document
+        covers, on the same scale for every query.
+        """
+        n = len(self._docs)
+        # Terms no document contains count too (at the highest IDF): they are the part of the query
+        # nothing covers.
+        return sum(math.log(1 + (n - self._df[s] + 0.5) / (self._df[s] + 0.5)) for s in set(query_stems))
 
 
 class LexicalResult:
-    """One query's BM25 scores over the corpus."""
+    """One query's BM25 scores over the corpus, and the bound that normalises them."""
 
-    def __init__(self, keys: np.ndarray, scores: np.ndarray, position: dict[int, int]) -> None:
+    def __init__(self, keys: np.ndarray, scores: np.ndarray, position: dict[int, int], bound: float) -> None:
         self._keys, self._scores, self._position = keys, scores, position
         self.best = float(scores.max()) if len(scores) else 0.0
+        self.bound = bound
 
     def top(self, n: int) -> dict[int, float]:
         """Up to ``n`` keys with a positive score, best first."""

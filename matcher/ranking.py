@@ -48,13 +48,13 @@ class RankedCandidate:
 
 
 def score_candidate(
-    query: MatchQuery, candidate: Candidate, best_lexical: float, weights: FusionWeights = DEFAULT_WEIGHTS
+    query: MatchQuery, candidate: Candidate, lexical_bound: float, weights: FusionWeights = DEFAULT_WEIGHTS
 ) -> RankedCandidate:
     cpv_matches = best_cpv_matches(query.cpv_codes, candidate.cpv_codes)
     geo = geo_fit(query.location, candidate.location)
     components = ScoreComponents(
         dense=candidate.dense,
-        lexical=normalise_lexical(candidate.lexical, best_lexical),
+        lexical=normalise_lexical(candidate.lexical, lexical_bound),
         cpv=max((m.credit for m in cpv_matches), default=0.0),
         geography=geo.credit,
     )
@@ -66,7 +66,7 @@ def rank_candidates(
     candidates: Sequence[Candidate],
     *,
     k: int,
-    best_lexical: float,
+    lexical_bound: float,
     weights: FusionWeights = DEFAULT_WEIGHTS,
     diversity: float = 0.0,
     vectors: np.ndarray | None = None,
@@ -75,7 +75,7 @@ def rank_candidates(
 
     ``vectors`` (unit rows aligned with ``candidates``) are required for diversity.
     """
-    scored = [score_candidate(query, c, best_lexical, weights) for c in candidates]
+    scored = [score_candidate(query, c, lexical_bound, weights) for c in candidates]
     if diversity > 0.0:
         if vectors is None:
             raise ValueError("diversity needs the candidates' vectors")

@@ -16,6 +16,7 @@ from indexer.sync import SideIndex
 from matcher.analysis import matched_terms, query_stems, split_sentences
 from matcher.explain import Explanation, best_sentence, describe_cpv_matches
 from matcher.filters import MatchFilters
+from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
 from matcher.geography import Location
 from matcher.ranking import Candidate, MatchQuery, RankedCandidate, rank_candidates
 from service.container import Services
@@ -61,6 +62,7 @@ def shortlist(
     k: int,
     diversity: float = 0.0,
     exclude: Sequence[int] = (),
+    weights: FusionWeights = DEFAULT_WEIGHTS,
 ) -> list[MatchResult]:
     """The ``k`` best rows of ``side`` for ``query`` that pass ``filters``, explained."""
     query_vector = _query_vector(services, query.text)
@@ -71,8 +73,9 @@ def shortlist(
             dense_keys, dense_scores = side.vectors.search(query_vector, max(DENSE_POOL, 5 * k), allowed)
             lexical = side.lexical.query(stems, allowed)
         dense = dict(zip(dense_keys.tolist(), dense_scores.tolist(), strict=True))
-        pool = [k_ for k_ in dict.fromkeys([*dense, *lexical.top(max(LEXICAL_POOL, 2 * k))]) if k_ not in set(exclude)]
-        missing_dense = [k_ for k_ in pool if k_ not in dense]
+        excluded = set(exclude)
+        pool = [key for key in dict.fromkeys([*dense, *lexical.top(max(LEXICAL_POOL, 2 * k))]) if key not in excluded]
+        missing_dense = [key for key in pool if key not in dense]
         if missing_dense:  # lexical-only hits still get their true cosine
             with side.lock:
                 dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ query_vector).tolist(), strict=True))
@@ -83,7 +86,9 @@ def shortlist(
         if key in rows  # deleted between search and read
     ]
     vectors = side.vectors.vectors([c.key for c in candidates]) if diversity > 0 and candidates else None
-    ranked = rank_candidates(query, candidates, k=k, best_lexical=lexical.best, diversity=diversity, vectors=vectors)
+    ranked = rank_candidates(
+        query, candidates, k=k, lexical_bound=lexical.bound, weights=weights, diversity=diversity, vectors=vectors
+    )
     return [
         MatchResult(i + 1, rows[r.candidate.key], r.score, _explain(services, side, r, rows[r.candidate.key], stems, query_vector))
         for i, r in enumerate(ranked)
@@ -130,14 +135,20 @@ def suppliers_for_record(
 
 
 def suppliers_for_need(
-    services: Services, need_id: str, *, filters: MatchFilters = MatchFilters(), k: int = 10, diversity: float = 0.0
+    services: Services,
+    need_id: str,
+    *,
+    filters: MatchFilters = MatchFilters(),
+    k: int = 10,
+    diversity: float = 0.0,
+    weights: FusionWeights = DEFAULT_WEIGHTS,
 ) -> tuple[Any, list[MatchResult]]:
     with Session(services.engine) as session:
         need = repository.get(session, NEEDS, need_id)
     if need is None:
         raise NotFound("need", need_id)
     query = MatchQuery(text=embedding_text(need, services.catalog), cpv_codes=tuple(need.cpv_codes), location=location_of(need))
-    return need, shortlist(services, services.suppliers, query, filters=filters, k=k, diversity=diversity)
+    return need, shortlist(services, services.suppliers, query, filters=filters, k=k, diversity=diversity, weights=weights)
 
 
 def needs_for_supplier(

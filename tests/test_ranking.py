@@ -16,7 +16,7 @@ def test_lexical_evidence_cannot_bury_a_clearly_better_cross_lingual_match() -> 
     query = MatchQuery("fallsensor för äldre")
     translated = candidate(1, dense=0.88)  # same meaning, other language, no shared words
     word_overlap = candidate(2, dense=0.80, lexical=12.0)  # shares words, different thing
-    ranked = rank_candidates(query, [word_overlap, translated], k=2, best_lexical=12.0)
+    ranked = rank_candidates(query, [word_overlap, translated], k=2, lexical_bound=12.0)
     assert [r.candidate.key for r in ranked] == [1, 2]
 
 
@@ -25,13 +25,13 @@ def test_lexical_and_cpv_evidence_break_near_ties() -> None:
     plain = candidate(1, dense=0.850)
     exact_terms = candidate(2, dense=0.845, lexical=9.0)
     same_cpv = candidate(3, dense=0.845, cpv=("32500000",))
-    ranked = rank_candidates(query, [plain, exact_terms, same_cpv], k=3, best_lexical=9.0)
+    ranked = rank_candidates(query, [plain, exact_terms, same_cpv], k=3, lexical_bound=9.0)
     assert ranked[-1].candidate.key == 1
 
 
 def test_components_and_total_are_reported() -> None:
     query = MatchQuery("x", cpv_codes=("33190000",), location=Location("NO", "NO081"))
-    [ranked] = rank_candidates(query, [candidate(7, 0.8, 3.0, ("33100000",), country="NO", region="NO082")], k=1, best_lexical=6.0)
+    [ranked] = rank_candidates(query, [candidate(7, 0.8, 3.0, ("33100000",), country="NO", region="NO082")], k=1, lexical_bound=6.0)
     assert ranked.components == ScoreComponents(dense=0.8, lexical=0.5, cpv=0.5, geography=0.8)
     assert ranked.score == pytest.approx(ranked.components.total(DEFAULT_WEIGHTS))
     assert ranked.cpv_matches[0].candidate_code == "33100000"

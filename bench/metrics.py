@@ -1,0 +1,58 @@
+"""Ranking metrics, used by every benchmark: small free functions over ranked ids and relevant sets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+
+def recall_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    return len(set(ranked[:k]) & relevant) / len(relevant) if relevant else 0.0
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: set[str]) -> float:
+    for position, item in enumerate(ranked, start=1):
+        if item in relevant:
+            return 1.0 / position
+    return 0.0
+
+
+def ndcg_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    gain = sum(1.0 / math.log2(i + 2) for i, item in enumerate(ranked[:k]) if item in relevant)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(k, len(relevant))))
+    return gain / ideal if ideal else 0.0
+
+
+def bootstrap_ci(values: Sequence[float], *, samples: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean."""
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, data.size, size=(samples, data.size))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+
+
+MetricFn = Callable[[Sequence[str], set[str]], float]
+
+
+def standard_metrics(k: int = 10) -> dict[str, MetricFn]:
+    return {
+        f"recall@{k}": lambda r, rel: recall_at_k(r, rel, k),
+        "MRR": reciprocal_rank,
+        f"nDCG@{k}": lambda r, rel: ndcg_at_k(r, rel, k),
+    }
+
+
+def summarise(per_query: dict[str, list[float]]) -> dict[str, tuple[float, float, float]]:
+    """Mean and bootstrap 95 % interval of each metric."""
+    return {name: (float(np.mean(v)) if v else math.nan, *bootstrap_ci(v)) for name, v in per_query.items()}
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
