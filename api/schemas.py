@@ -29,7 +29,9 @@ class MatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=3, max_length=10_000, description="the need, in any of sv/no/en")
-    cpv_codes: list[CpvInput] = Field(default_factory=list, max_length=20, description="the need's CPV codes (evidence, not a filter)")
+    cpv_codes: list[CpvInput] = Field(
+        default_factory=list, max_length=20, description="the need's CPV codes (evidence, not a filter)"
+    )
     country: CountryCode | None = Field(default=None, description="the buyer's country (evidence)")
     region: NutsCode | None = Field(default=None, description="the buyer's NUTS region (evidence)")
     filters: Filters = Field(default_factory=Filters)
@@ -86,7 +88,10 @@ class SupplierMatch(BaseModel):
             rank=result.rank,
             score=round(result.score, 4),
             explanation=ExplanationOut.of(result.explanation),
-            **{f: getattr(row, f) for f in ("id", "name", "country", "region", "size", "website", "operating_countries", "cpv_codes")},
+            **{
+                f: getattr(row, f)
+                for f in ("id", "name", "country", "region", "size", "website", "operating_countries", "cpv_codes")
+            },
         )
 
 

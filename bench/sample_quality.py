@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from bench.machine import describe_machine
 from bench.metrics import markdown_table, standard_metrics, summarise
-from bench.sample_data import load_sample_service, read_jsonl, relevance_judgements, DATA
+from bench.sample_data import DATA, load_sample_service, read_jsonl, relevance_judgements
 from indexer.embedder import Embedder
 from matcher.analysis import detect_language
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
@@ -70,7 +70,8 @@ def run(embedder: Embedder, out: Path) -> str:
     report = (
         "# Sample-data shortlist quality\n\n"
         f"Machine: {describe_machine()}. Model: {embedder.name}. "
-        f"{len(judgements)} needs with hand-judged relevant suppliers; loading and embedding the sample took {load_seconds:.0f} s.\n\n"
+        f"{len(judgements)} needs with hand-judged relevant suppliers; "
+        f"loading and embedding the sample took {load_seconds:.0f} s.\n\n"
         f"{table}\n"
     )
     out.parent.mkdir(parents=True, exist_ok=True)

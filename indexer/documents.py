@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from matcher.analysis import detect_language
 from matcher.catalog import CpvCatalog
 
 MAX_LABELS = 6
@@ -24,7 +25,10 @@ def lexical_text(row: Any) -> str:
 
 
 def embedding_text(row: Any, catalog: CpvCatalog) -> str:
+    """Labels are written in the row's own language, so the text stays monolingual (which both the
+    model and the language-neutral embedding expect)."""
     text = lexical_text(row)
-    labels = [catalog.label(code) for code in row.cpv_codes[:MAX_LABELS]]
+    lang = detect_language(row.description)
+    labels = [catalog.label(code, lang) for code in row.cpv_codes[:MAX_LABELS]]
     known = list(dict.fromkeys(label for label in labels if label))
     return f"{text}\nCPV: {'; '.join(known)}" if known else text

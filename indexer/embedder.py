@@ -40,8 +40,10 @@ class SentenceTransformerEmbedder:
 
         self._model = SentenceTransformer(model, device=device or _best_device())
         self.name = _model_identity(model)
-        dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
-        self.dim = int(dim or self._model.get_sentence_embedding_dimension())
+        dim = self._model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"{model} does not declare its embedding dimension")
+        self.dim = int(dim)
         self._prompts = self._model.prompts or {}
         self._batch_size = batch_size
         self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core

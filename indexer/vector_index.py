@@ -55,7 +55,7 @@ class FaissVectorIndex:
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._revisions: dict[int, int] = {}
 
     def __len__(self) -> int:
@@ -92,7 +92,9 @@ class FaissVectorIndex:
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            params = faiss.SearchParameters()
+            params.sel = selector
         k = min(k, len(self))
         previous = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)  # a single query is faster on one thread than split across two
@@ -117,13 +119,13 @@ class FaissVectorIndex:
         """Write to a temporary file, fsync, then rename over ``path``: never a half-written index."""
         keys = np.fromiter(self._revisions.keys(), dtype=np.int64, count=len(self._revisions))
         revs = np.fromiter(self._revisions.values(), dtype=np.int64, count=len(self._revisions))
-        payload = {
-            "faiss": faiss.serialize_index(self._index),
-            "keys": keys,
-            "revisions": revs,
-            "meta": np.frombuffer(json.dumps(meta.__dict__).encode(), dtype=np.uint8),
-        }
-        atomic_write(path, lambda handle: np.savez(handle, **payload))
+        serialized = faiss.serialize_index(self._index)
+        meta_bytes = np.frombuffer(json.dumps(meta.__dict__).encode(), dtype=np.uint8)
+
+        def write(handle: Any) -> None:
+            np.savez(handle, faiss=serialized, keys=keys, revisions=revs, meta=meta_bytes)
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path: Path, *, expect_model: str, expect_dim: int) -> tuple[FaissVectorIndex, IndexMeta]:

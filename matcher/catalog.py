@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from matcher.cpv import significant
 
 LANGUAGES = ("en", "sv", "no")
+# Where a label is missing in a language, the closest one that exists (the official CPV list has no
+# Norwegian; written Danish is close to Bokmål).
+_FALLBACKS = {"no": ("no", "da", "en"), "sv": ("sv", "en"), "en": ("en",)}
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,10 @@ class CpvCatalog:
         for ancestor in ancestors(code):
             entry = self.labels.get(ancestor)
             if entry:
-                return entry.get(lang) or entry.get("en") or next(iter(entry.values()))
+                for candidate in _FALLBACKS.get(lang, (lang, "en")):
+                    if entry.get(candidate):
+                        return entry[candidate]
+                return next(iter(entry.values()))
         return None
 
     def describe(self, code: str, lang: str = "en") -> str:

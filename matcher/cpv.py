@@ -83,7 +83,7 @@ def shared_level(a: str, b: str) -> CpvLevel | None:
     """The deepest hierarchy level at which two codes agree, or ``None`` if not even the division."""
     sa, sb = significant(a), significant(b)
     common = 0
-    for x, y in zip(sa, sb):
+    for x, y in zip(sa, sb, strict=False):  # codes of different depth
         if x != y:
             break
         common += 1

@@ -45,8 +45,7 @@ class Explanation:
 
 def describe_cpv_matches(matches: Sequence[CpvMatch], catalog: CpvCatalog, lang: str = "en") -> list[SharedCpv]:
     return [
-        SharedCpv(m.query_code, m.candidate_code, m.level.name.lower(), catalog.label(m.candidate_code, lang))
-        for m in matches
+        SharedCpv(m.query_code, m.candidate_code, m.level.name.lower(), catalog.label(m.candidate_code, lang)) for m in matches
     ]
 
 

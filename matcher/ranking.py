@@ -8,7 +8,7 @@ and keeps what the explanation needs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,7 +24,7 @@ class MatchQuery:
 
     text: str
     cpv_codes: tuple[str, ...] = ()
-    location: Location = Location()
+    location: Location = field(default_factory=Location)
 
 
 @dataclass(frozen=True)

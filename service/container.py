@@ -11,11 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from indexer.embedder import Embedder, SentenceTransformerEmbedder
+from indexer.language_neutral import load_or_estimate
 from indexer.model_build import build_default_model, default_model_dir
 from indexer.sync import ReconcileReport, SideIndex
 from matcher.catalog import CpvCatalog
 from service.cache import LruCache
-from service.reference import load_catalog
+from service.reference import load_catalog, reference_texts
 from service.settings import Settings
 from store import repository
 from store.db import init_db, make_engine
@@ -54,7 +55,7 @@ class Services:
         self.engine.dispose()
 
 
-def default_embedder(settings: Settings) -> Embedder:
+def raw_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The configured model, or the bundled multilingual-e5-small build (built once if missing)."""
     if settings.model:
         return SentenceTransformerEmbedder(settings.model, device=settings.device)
@@ -63,6 +64,14 @@ def default_embedder(settings: Settings) -> Embedder:
         log.warning("default model not built yet; building it now (normally done by `make install`)")
         build_default_model(path)
     return SentenceTransformerEmbedder(str(path), device=settings.device)
+
+
+def default_embedder(settings: Settings) -> Embedder:
+    """The embedder the service matches with: the model, made language-neutral unless switched off."""
+    inner = raw_embedder(settings)
+    if not settings.language_neutral:
+        return inner
+    return load_or_estimate(inner, reference_texts(), default_model_dir().parent.parent / "language_means")
 
 
 def open_services(

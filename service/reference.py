@@ -31,7 +31,7 @@ def official_catalog(path: Path) -> CpvCatalog:
         missing = {"code", "code_with_check"} - set(reader.fieldnames or ())
         if missing:
             raise ValueError(f"{path} lacks the column(s) {', '.join(sorted(missing))}")
-        languages = [f for f in reader.fieldnames or () if f in ("en", "sv", "no", "nb", "da")]
+        languages = [f for f in reader.fieldnames or () if f in ("en", "sv", "no", "nb", "da")]  # others unused
         for line, row in enumerate(reader, start=2):
             code, with_check = row["code"].strip(), row["code_with_check"].strip()
             if len(code) != 8 or not code.isdigit() or not with_check.startswith(code + "-"):
@@ -40,6 +40,19 @@ def official_catalog(path: Path) -> CpvCatalog:
             labels[code] = {("no" if lang == "nb" else lang): row[lang].strip() for lang in languages if row[lang].strip()}
     log.info("loaded %d official CPV codes from %s", len(checks), path)
     return CpvCatalog(labels=labels, check_digits=checks)
+
+
+def reference_texts() -> list[str]:
+    """The sample profiles and needs (sv/no/en): the reference corpus for language means."""
+    texts: list[str] = []
+    for name in ("suppliers.jsonl", "needs.jsonl"):
+        with (DATA_DIR / name).open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    row = json.loads(line)
+                    heading = row.get("name") or row.get("title")
+                    texts.append(f"{heading}. {row['description']}" if heading else row["description"])
+    return texts
 
 
 def load_catalog(official: Path | None) -> CpvCatalog:

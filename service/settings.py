@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     """SQLAlchemy URL; default ``sqlite:///$MATCHMAKER_HOME/matchmaker.db``."""
     model: str | None = None
     """A sentence-transformers model name or path; default: the bundled multilingual-e5-small build."""
+    language_neutral: bool = True
+    """Remove each language's mean vector before comparing (see indexer/language_neutral.py)."""
     device: str | None = None
     """``cpu`` or ``cuda``; default: cuda when present."""
     cpv_file: Path | None = None

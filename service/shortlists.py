@@ -90,7 +90,9 @@ def shortlist(
         query, candidates, k=k, lexical_bound=lexical.bound, weights=weights, diversity=diversity, vectors=vectors
     )
     return [
-        MatchResult(i + 1, rows[r.candidate.key], r.score, _explain(services, side, r, rows[r.candidate.key], stems, query_vector))
+        MatchResult(
+            i + 1, rows[r.candidate.key], r.score, _explain(services, side, r, rows[r.candidate.key], stems, query_vector)
+        )
         for i, r in enumerate(ranked)
     ]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, or_, update
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from matcher.filters import MatchFilters
 from store import models
@@ -32,7 +32,9 @@ class EntityKind:
         return self.table.key
 
 
-SUPPLIERS = EntityKind("supplier", models.Supplier, models.SupplierCpv, "supplier_key", models.SupplierPublic, models.SupplierMarket)
+SUPPLIERS = EntityKind(
+    "supplier", models.Supplier, models.SupplierCpv, "supplier_key", models.SupplierPublic, models.SupplierMarket
+)
 NEEDS = EntityKind("need", models.Need, models.NeedCpv, "need_key", models.NeedPublic)
 
 
@@ -42,7 +44,8 @@ class ConflictError(Exception):
 
 def next_revision(session: Session) -> int:
     """Bump and return the global revision inside the caller's transaction."""
-    session.execute(update(models.Counter).where(models.Counter.name == "revision").values(value=models.Counter.value + 1))
+    counter = update(models.Counter).where(col(models.Counter.name) == "revision")
+    session.execute(counter.values(value=col(models.Counter.value) + 1))
     return int(session.exec(select(models.Counter.value).where(models.Counter.name == "revision")).one())
 
 

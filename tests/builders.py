@@ -8,7 +8,9 @@ SUPPLIERS: list[dict[str, Any]] = [
     {
         "id": "NO-BRC-900000001",
         "name": "Trygghetssensor AS",
-        "description": "Vi leverer fallsensorer og digitalt tilsyn for eldre som bor hjemme. Sensorene varsler hjemmetjenesten ved fall.",
+        "description": (
+            "Vi leverer fallsensorer og digitalt tilsyn for eldre som bor hjemme. Sensorene varsler hjemmetjenesten ved fall."
+        ),
         "cpv_codes": ["33196200"],
         "country": "NO",
         "region": "NO081",

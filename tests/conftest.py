@@ -59,9 +59,18 @@ def services(settings: Settings, embedder: HashingEmbedder) -> Iterator[Services
 
 
 @pytest.fixture(scope="session")
-def real_embedder():  # type: ignore[no-untyped-def]
-    """The bundled multilingual model, loaded once for the whole session."""
-    from indexer.embedder import SentenceTransformerEmbedder
-    from indexer.model_build import build_default_model
+def raw_embedder():  # type: ignore[no-untyped-def]
+    """The bundled multilingual model as built, loaded once for the whole session."""
+    from service.container import raw_embedder as load
 
-    return SentenceTransformerEmbedder(str(build_default_model()), device="cpu")
+    return load(Settings(device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def real_embedder(raw_embedder):  # type: ignore[no-untyped-def]
+    """The embedder the service matches with (language-neutral), sharing the loaded model."""
+    from indexer.language_neutral import load_or_estimate
+    from indexer.model_build import default_model_dir
+    from service.reference import reference_texts
+
+    return load_or_estimate(raw_embedder, reference_texts(), default_model_dir().parent.parent / "language_means")

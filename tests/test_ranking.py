@@ -31,7 +31,9 @@ def test_lexical_and_cpv_evidence_break_near_ties() -> None:
 
 def test_components_and_total_are_reported() -> None:
     query = MatchQuery("x", cpv_codes=("33190000",), location=Location("NO", "NO081"))
-    [ranked] = rank_candidates(query, [candidate(7, 0.8, 3.0, ("33100000",), country="NO", region="NO082")], k=1, lexical_bound=6.0)
+    [ranked] = rank_candidates(
+        query, [candidate(7, 0.8, 3.0, ("33100000",), country="NO", region="NO082")], k=1, lexical_bound=6.0
+    )
     assert ranked.components == ScoreComponents(dense=0.8, lexical=0.5, cpv=0.5, geography=0.8)
     assert ranked.score == pytest.approx(ranked.components.total(DEFAULT_WEIGHTS))
     assert ranked.cpv_matches[0].candidate_code == "33100000"

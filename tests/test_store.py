@@ -42,7 +42,13 @@ def test_sql_filters_agree_with_the_domain_semantics(services: Services) -> None
             expected = {
                 key
                 for key, r in rows.items()
-                if filters.admits(cpv_codes=r.cpv_codes, country=r.country, region=r.region, operating_countries=r.operating_countries, size=r.size)
+                if filters.admits(
+                    cpv_codes=r.cpv_codes,
+                    country=r.country,
+                    region=r.region,
+                    operating_countries=r.operating_countries,
+                    size=r.size,
+                )
             }
             assert set(repository.allowed_keys(session, SUPPLIERS, filters) or []) == expected, filters
         assert repository.allowed_keys(session, SUPPLIERS, MatchFilters()) is None

@@ -6,8 +6,9 @@ the model classes are parameters of the factory.)
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from api.deps import ServicesDep
 from api.schemas import ImportResult, Page
@@ -15,7 +16,6 @@ from service import writes
 from service.errors import FieldProblem, InvalidInput, NotFound
 from store import repository
 from store.repository import EntityKind
-from sqlmodel import Session
 
 MAX_PAGE = 500
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
