@@ -1,7 +1,8 @@
 """``matchmaker bench sample``: shortlist quality on the sample data's hand-judged relevance.
 
-Side by side in one run: BM25 alone, dense alone, dense with CPV, and the full matcher; overall and
-on the cross-lingual slice (relevant suppliers written in another language than the need). The
+Side by side in one run: BM25 alone, the raw model, language-neutral dense, dense with CPV, and the
+full matcher; overall and on the cross-lingual slice (relevant suppliers written in another language
+than the need). The
 sample was written by us, so this is a sanity check of the pipeline, not a claim about real
 procurement; issue 3's benchmark on real awards is the honest judge.
 """
@@ -18,16 +19,21 @@ from bench.machine import describe_machine
 from bench.metrics import markdown_table, standard_metrics, summarise
 from bench.sample_data import DATA, load_sample_service, read_jsonl, relevance_judgements
 from indexer.embedder import Embedder
+from indexer.language_neutral import LanguageNeutralEmbedder
 from matcher.analysis import detect_language
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
 from service import shortlists
 
-SYSTEMS: dict[str, FusionWeights] = {
-    "BM25 only": FusionWeights(dense=0.0, lexical=1.0, cpv=0.0, geography=0.0),
-    "dense only": FusionWeights(dense=1.0, lexical=0.0, cpv=0.0, geography=0.0),
-    "dense + CPV": FusionWeights(dense=1.0, lexical=0.0, cpv=DEFAULT_WEIGHTS.cpv, geography=0.0),
-    "full matcher": DEFAULT_WEIGHTS,
-}
+DENSE_ONLY = FusionWeights(dense=1.0, lexical=0.0, cpv=0.0, geography=0.0)
+# (name, language-neutral embeddings?, weights)
+SYSTEMS: list[tuple[str, bool, FusionWeights]] = [
+    ("BM25 only", True, FusionWeights(dense=0.0, lexical=1.0, cpv=0.0, geography=0.0)),
+    ("dense only, raw e5", False, DENSE_ONLY),
+    ("full matcher, raw e5", False, DEFAULT_WEIGHTS),
+    ("dense only", True, DENSE_ONLY),
+    ("dense + CPV", True, FusionWeights(dense=1.0, lexical=0.0, cpv=DEFAULT_WEIGHTS.cpv, geography=0.0)),
+    ("full matcher", True, DEFAULT_WEIGHTS),
+]
 K = 10
 
 
@@ -40,12 +46,15 @@ def run(embedder: Embedder, out: Path) -> str:
     judgements = relevance_judgements()
     language = _languages()
     metrics = standard_metrics(K)
+    raw = embedder.inner if isinstance(embedder, LanguageNeutralEmbedder) else embedder
     with tempfile.TemporaryDirectory() as home:
         started = time.perf_counter()
-        services = load_sample_service(Path(home), embedder, progress=True)
+        neutral_services = load_sample_service(Path(home) / "neutral", embedder, progress=True)
         load_seconds = time.perf_counter() - started
+        raw_services = load_sample_service(Path(home) / "raw", raw, progress=True)
         rows = []
-        for system, weights in SYSTEMS.items():
+        for system, neutral, weights in SYSTEMS:
+            services = neutral_services if neutral else raw_services
             overall: dict[str, list[float]] = {m: [] for m in metrics}
             cross: dict[str, list[float]] = {m: [] for m in metrics}
             for need_id, relevant in tqdm(judgements.items(), desc=system, unit="need"):
@@ -65,7 +74,8 @@ def run(embedder: Embedder, out: Path) -> str:
                     [system, slice_name, len(next(iter(values.values())))]
                     + [f"{mean:.3f} [{lo:.2f}, {hi:.2f}]" for mean, lo, hi in summary.values()]
                 )
-        services.engine.dispose()
+        for services in (neutral_services, raw_services):
+            services.engine.dispose()
     table = markdown_table(["system", "slice", "needs", *[f"{m} (95% CI)" for m in metrics]], rows)
     report = (
         "# Sample-data shortlist quality\n\n"

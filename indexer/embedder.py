@@ -40,7 +40,8 @@ class SentenceTransformerEmbedder:
 
         self._model = SentenceTransformer(model, device=device or _best_device())
         self.name = _model_identity(model)
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
         if dim is None:
             raise ValueError(f"{model} does not declare its embedding dimension")
         self.dim = int(dim)
