@@ -23,9 +23,12 @@ class Embedder(Protocol):
     name: str
     dim: int
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode_queries(self, texts: Sequence[str], *, language: str | None = None) -> np.ndarray: ...
 
-    def encode_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+    def encode_documents(self, texts: Sequence[str], *, progress: bool = False, language: str | None = None) -> np.ndarray:
+        """``language`` (sv/no/en), when the caller knows it, overrides per-text detection where an
+        embedder uses it (short sentences of one profile share the profile's language)."""
+        ...
 
 
 class SentenceTransformerEmbedder:
@@ -66,10 +69,10 @@ class SentenceTransformerEmbedder:
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_queries(self, texts: Sequence[str], *, language: str | None = None) -> np.ndarray:
         return self._encode(texts, "query", False)
 
-    def encode_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode_documents(self, texts: Sequence[str], *, progress: bool = False, language: str | None = None) -> np.ndarray:
         return self._encode(texts, "passage", progress)
 
 

@@ -51,17 +51,19 @@ class LanguageNeutralEmbedder:
         self.dim = inner.dim
         self.name = f"{inner.name}+language-neutral"
 
-    def _neutralise(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        offsets = np.vstack([self.means[detect_language(t)] for t in texts]) if len(texts) else vectors
+    def _neutralise(self, texts: Sequence[str], vectors: np.ndarray, language: str | None) -> np.ndarray:
+        if not len(texts):
+            return vectors
+        offsets = np.vstack([self.means[language or detect_language(t)] for t in texts])
         centred = vectors - offsets
         norms = np.linalg.norm(centred, axis=1, keepdims=True)
         return np.ascontiguousarray(centred / np.maximum(norms, 1e-12), dtype=np.float32)
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._neutralise(texts, self.inner.encode_queries(texts))
+    def encode_queries(self, texts: Sequence[str], *, language: str | None = None) -> np.ndarray:
+        return self._neutralise(texts, self.inner.encode_queries(texts), language)
 
-    def encode_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        return self._neutralise(texts, self.inner.encode_documents(texts, progress=progress))
+    def encode_documents(self, texts: Sequence[str], *, progress: bool = False, language: str | None = None) -> np.ndarray:
+        return self._neutralise(texts, self.inner.encode_documents(texts, progress=progress), language)
 
 
 def load_or_estimate(inner: Embedder, reference: Sequence[str], cache_dir: Path) -> LanguageNeutralEmbedder:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from indexer.documents import embedding_text, lexical_text
 from indexer.sync import SideIndex
-from matcher.analysis import matched_terms, query_stems, split_sentences
+from matcher.analysis import detect_language, matched_terms, query_stems, split_sentences
 from matcher.explain import Explanation, best_sentence, describe_cpv_matches
 from matcher.filters import MatchFilters
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
@@ -48,7 +48,8 @@ def _query_vector(services: Services, text: str) -> np.ndarray:
 def _sentence_vectors(services: Services, side: SideIndex, row: Any) -> tuple[tuple[str, ...], np.ndarray]:
     def compute() -> tuple[tuple[str, ...], np.ndarray]:
         sentences = split_sentences(row.description)
-        return sentences, services.embedder.encode_documents(list(sentences))
+        language = detect_language(row.description)
+        return sentences, services.embedder.encode_documents(list(sentences), language=language)
 
     return services.sentence_vectors.get_or_compute((side.kind.name, row.key, row.revision), compute)
 

