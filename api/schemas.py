@@ -43,6 +43,7 @@ class SharedCpvOut(BaseModel):
     query_code: str
     candidate_code: str
     level: str
+    shared_code: str
     label: str | None
 
 

@@ -82,6 +82,15 @@ class LexicalIndex:
             scores = np.where(mask, scores, np.float32(0.0))
         return LexicalResult(keys, scores, position, bound)
 
+    def idf(self, stem: str) -> float:
+        """BM25 (Lucene) inverse document frequency of a stem in this corpus."""
+        n, df = len(self._docs), self._df[stem]
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def is_distinctive(self, stem: str) -> bool:
+        """False for words many profiles use (more than a fifth of them, and more than two)."""
+        return self._df[stem] <= max(2, len(self._docs) // 5)
+
     def upper_bound(self, query_stems: Sequence[str]) -> float:
         """The BM25 score no document can reach: the sum of the query terms' IDFs.
 

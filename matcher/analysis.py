@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,7 +18,15 @@ from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_NORWEGIAN, STOPWORDS_SWEDISH
 
 LANGUAGES = ("sv", "no", "en")
 _STEMMER_NAMES = {"sv": "swedish", "no": "norwegian", "en": "english"}
-_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_SWEDISH) | frozenset(STOPWORDS_NORWEGIAN)
+# Function words the Snowball lists lack but every profile uses.
+_EXTRA_STOPWORDS = frozenset(
+    (
+        *("hos", "även", "också", "samt", "sådan", "sådana", "inom", "mellan", "genom", "utan", "bland"),
+        *("slik", "slike", "både", "enten", "innen", "mellom", "gjennom", "uten", "blant"),
+        *("via", "per", "ca", "etc", "eller", "also", "within", "across"),
+    )
+)
+_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_SWEDISH) | frozenset(STOPWORDS_NORWEGIAN) | _EXTRA_STOPWORDS
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # hyphenated compounds match their parts
 
 # Short, frequent function words that tell the three languages apart (not all stopwords do:
@@ -142,14 +150,28 @@ def query_stems(text: str) -> list[str]:
     return list(dict.fromkeys(stems(text)))
 
 
-def matched_terms(query: Sequence[str], document_text: str, limit: int = 12) -> list[str]:
-    """Words of the document whose stem is among the query's stems (document's own spelling)."""
+def matched_terms(
+    query: Sequence[str],
+    document_text: str,
+    *,
+    weight: Callable[[str], float] | None = None,
+    distinctive: Callable[[str], bool] | None = None,
+    limit: int = 8,
+) -> list[str]:
+    """Words of the document whose stem is among the query's stems, in the document's spelling.
+
+    With ``weight`` (an IDF) the most distinctive come first; ``distinctive`` leaves out words that
+    many profiles use. Bare numbers never count as evidence.
+    """
     wanted = set(query)
     found: dict[str, str] = {}
     for token in tokenize(document_text):
-        if token.stem in wanted and token.stem not in found:
+        if token.stem in wanted and token.stem not in found and not token.surface.isdigit():
             found[token.stem] = token.surface
-    return list(found.values())[:limit]
+    stems = [s for s in found if distinctive is None or distinctive(s)]
+    if weight is not None:
+        stems.sort(key=weight, reverse=True)
+    return [found[s] for s in stems[:limit]]
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(A-ZÆØÅÄÖÉ0-9])|\n+")

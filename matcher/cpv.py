@@ -107,6 +107,13 @@ class CpvMatch:
     def credit(self) -> float:
         return LEVEL_CREDIT[self.level]
 
+    @property
+    def shared_code(self) -> str:
+        """The common ancestor at the shared level (``33190000`` and ``33100000`` share ``33100000``)."""
+        if self.level is CpvLevel.EXACT:
+            return self.candidate_code
+        return self.candidate_code[: self.level.value].ljust(8, "0")
+
 
 def best_cpv_matches(query_codes: Iterable[str], candidate_codes: Iterable[str]) -> list[CpvMatch]:
     """For each query code, the candidate code sharing the deepest level (strongest first)."""

@@ -18,7 +18,8 @@ class SharedCpv:
     query_code: str
     candidate_code: str
     level: str
-    label: str | None
+    shared_code: str
+    label: str | None  # of the shared code
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class Explanation:
         parts = [f"semantic {self.components.dense:.2f}"]
         if self.shared_cpv:
             top = self.shared_cpv[0]
-            parts.append(f"CPV {top.level} {top.candidate_code}" + (f" ({top.label})" if top.label else ""))
+            what = "same CPV" if top.level == "exact" else f"same CPV {top.level}"
+            parts.append(f"{what} {top.shared_code}" + (f" ({top.label})" if top.label else ""))
         if self.matched_terms:
             parts.append("terms: " + ", ".join(self.matched_terms[:6]))
         if self.location:
@@ -45,7 +47,8 @@ class Explanation:
 
 def describe_cpv_matches(matches: Sequence[CpvMatch], catalog: CpvCatalog, lang: str = "en") -> list[SharedCpv]:
     return [
-        SharedCpv(m.query_code, m.candidate_code, m.level.name.lower(), catalog.label(m.candidate_code, lang)) for m in matches
+        SharedCpv(m.query_code, m.candidate_code, m.level.name.lower(), m.shared_code, catalog.label(m.shared_code, lang))
+        for m in matches
     ]
 
 

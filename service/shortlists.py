@@ -106,7 +106,7 @@ def _explain(
     return Explanation(
         components=ranked.components,
         shared_cpv=describe_cpv_matches(ranked.cpv_matches, services.catalog),
-        matched_terms=matched_terms(stems, lexical_text(row)),
+        matched_terms=matched_terms(stems, lexical_text(row), weight=side.lexical.idf, distinctive=side.lexical.is_distinctive),
         best_sentence=sentence,
         best_sentence_similarity=round(similarity, 4),
         location=ranked.geo.reason,

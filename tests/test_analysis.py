@@ -18,6 +18,14 @@ def test_matched_terms_use_the_documents_spelling() -> None:
     assert matched_terms(query, "Our LoRaWAN sensor measures CO2 and temperature.") == ["lorawan", "sensor"]
 
 
+def test_matched_terms_put_distinctive_words_first_and_drop_common_words_and_numbers() -> None:
+    query = query_stems("40 municipalities need LoRaWAN sensors")
+    idf = {"lorawan": 4.0, "sensor": 2.0, "municip": 0.2}.get
+    doc = "Sensor networks on LoRaWAN for 40 municipalities."
+    common = {"municip"}
+    assert matched_terms(query, doc, weight=lambda s: idf(s, 0.0), distinctive=lambda s: s not in common) == ["lorawan", "sensor"]
+
+
 def test_sentences_are_split_and_tiny_fragments_joined() -> None:
     text = "We make sensors. They work at night! Ok. Delivered to 40 municipalities."
     assert split_sentences(text) == ("We make sensors.", "They work at night! Ok.", "Delivered to 40 municipalities.")

@@ -44,6 +44,8 @@ def test_overlap_takes_the_deepest_pair_and_is_zero_without_codes() -> None:
     assert cpv_overlap([], ["33100000"]) == 0.0
     matches = best_cpv_matches(["45000000", "33190000"], ["33190000", "45200000"])
     assert [m.level for m in matches] == [CpvLevel.EXACT, CpvLevel.DIVISION]
+    assert [m.shared_code for m in matches] == ["33190000", "45000000"]
+    assert best_cpv_matches(["33190000"], ["33141000"])[0].shared_code == "33100000"
 
 
 def test_filter_prefixes_accept_digits_and_full_codes() -> None:

@@ -21,3 +21,13 @@ def test_updates_and_removals_are_seen_by_the_next_query() -> None:
     assert index.query(query_stems("snow")).top(5) == {}
     index.remove([1])
     assert len(index) == 0 and index.query(query_stems("meals")).top(5) == {}
+
+
+def test_words_most_profiles_use_are_not_distinctive() -> None:
+    index = LexicalIndex()
+    for key in range(10):
+        index.upsert(key, f"kommune leverandør nummer{key}")
+    index.upsert(10, "LoRaWAN kommune")
+    assert not index.is_distinctive(query_stems("kommune")[0])
+    assert index.is_distinctive(query_stems("LoRaWAN")[0])
+    assert index.idf(query_stems("LoRaWAN")[0]) > index.idf(query_stems("kommune")[0])
