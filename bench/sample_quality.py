@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bench.machine import describe_machine
-from bench.metrics import markdown_table, standard_metrics, summarise
+from bench.metrics import standard_metrics, summarise
+from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, load_sample_service, read_jsonl, relevance_judgements
 from indexer.embedder import Embedder
 from indexer.language_neutral import LanguageNeutralEmbedder
@@ -77,13 +77,8 @@ def run(embedder: Embedder, out: Path) -> str:
         for services in (neutral_services, raw_services):
             services.engine.dispose()
     table = markdown_table(["system", "slice", "needs", *[f"{m} (95% CI)" for m in metrics]], rows)
-    report = (
-        "# Sample-data shortlist quality\n\n"
-        f"Machine: {describe_machine()}. Model: {embedder.name}. "
-        f"{len(judgements)} needs with hand-judged relevant suppliers; "
-        f"loading and embedding the sample took {load_seconds:.0f} s.\n\n"
-        f"{table}\n"
+    intro = (
+        f"Model: {embedder.name}. {len(judgements)} needs with hand-judged relevant suppliers; "
+        f"loading and embedding the sample took {load_seconds:.0f} s."
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report, encoding="utf-8")
-    return report
+    return write_report(out, "Sample-data shortlist quality", intro, table)
