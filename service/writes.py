@@ -20,7 +20,7 @@ from service.container import Services
 from service.errors import FieldProblem, InvalidInput, NotFound
 from store import models, repository
 from store.db import session_scope
-from store.repository import NEEDS, SUPPLIERS, EntityKind
+from store.repository import EntityKind
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +78,19 @@ def replace(services: Services, kind: EntityKind, entity_id: str, payload: BaseM
 
 
 def patch(services: Services, kind: EntityKind, entity_id: str, payload: BaseModel) -> Any:
+    """Partial update; the merged record must pass the same validation as a create."""
     changes = _values(payload, services.catalog, only_set=True)
     with session_scope(services.engine) as session:
         row = repository.get(session, kind, entity_id)
         if row is None:
             raise NotFound(kind.name, entity_id)
-        if kind is SUPPLIERS and "description" in changes and not (changes["description"] or "").strip():
-            raise InvalidInput([FieldProblem(("body", "description"), "the capability profile must not be empty")])
-        if kind is NEEDS and "status" in changes and changes["status"] is None:
-            raise InvalidInput([FieldProblem(("body", "status"), "must be one of planning, open, closed")])
-        row = repository.patch(session, kind, row, changes)
+        model = CREATE_MODELS[kind.name]
+        current = {field: getattr(row, field) for field in model.model_fields}
+        try:
+            merged = model.model_validate({**current, **changes})
+        except ValidationError as exc:
+            raise InvalidInput([FieldProblem(("body", *e["loc"]), e["msg"]) for e in exc.errors()]) from exc
+        row = repository.patch(session, kind, row, {field: getattr(merged, field) for field in changes})
     _index_after_commit(services, kind, [row])
     return row
 

@@ -66,6 +66,16 @@ def test_bad_input_is_refused_with_field_and_reason(client: TestClient) -> None:
     assert client.get("/suppliers/X-1").status_code == 404, "nothing half-written"
 
 
+def test_a_patch_cannot_break_a_records_invariants(client: TestClient) -> None:
+    assert "empty" in problem(client.patch("/suppliers/SE-BLV-5500000002", json={"description": "  "}), "description")
+    assert problem(client.patch("/suppliers/SE-BLV-5500000002", json={"description": None}), "description")
+    assert problem(client.patch("/needs/need-1", json={"status": None}), "status")
+    assert problem(client.patch("/needs/need-1", json={"title": None, "description": ""}), "body")
+    assert problem(client.patch("/needs/need-1", json={"cpv_codes": ["123"]}), "cpv_codes")
+    assert client.patch("/needs/need-1", json={"deadline": "2027-01-31"}).json()["deadline"] == "2027-01-31"
+    assert client.get("/needs/need-1").json()["status"] == "open"
+
+
 def test_a_check_digit_cpv_code_is_stored_as_eight_digits(client: TestClient) -> None:
     code = f"90910000-{rule_check_digit('90910000')}"
     body = client.post("/suppliers", json={"id": "X-2", "description": "Cleaning.", "cpv_codes": [code, "90910000"]}).json()

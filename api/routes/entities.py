@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
 from api.schemas import ImportResult, Page
@@ -83,8 +84,6 @@ def entity_router(
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidInput([FieldProblem(("body",), f"not UTF-8 ({exc.reason} at byte {exc.start})")]) from exc
-        from starlette.concurrency import run_in_threadpool
-
         report = await run_in_threadpool(writes.import_records, services, kind, text.splitlines())
         return ImportResult(created=report.created, updated=report.updated, unchanged=report.unchanged)
 
