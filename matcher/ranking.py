@@ -20,11 +20,20 @@ from matcher.geography import GeoFit, Location, geo_fit
 
 @dataclass(frozen=True)
 class MatchQuery:
-    """The side being matched: a need (to find suppliers) or a supplier (to find needs)."""
+    """The side being matched: a need (to find suppliers) or a supplier (to find needs).
+
+    ``text`` is embedded; ``keywords`` (default: ``text``) is what lexical evidence is sought for,
+    without the CPV labels the embedding text carries.
+    """
 
     text: str
     cpv_codes: tuple[str, ...] = ()
     location: Location = field(default_factory=Location)
+    keywords: str | None = None
+
+    @property
+    def lexical_text(self) -> str:
+        return self.keywords if self.keywords is not None else self.text
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def shortlist(
 ) -> list[MatchResult]:
     """The ``k`` best rows of ``side`` for ``query`` that pass ``filters``, explained."""
     query_vector = _query_vector(services, query.text)
-    stems = query_stems(query.text)
+    stems = query_stems(query.lexical_text)
     with Session(services.engine) as session:
         allowed = repository.allowed_keys(session, side.kind, filters)
         with side.lock:
@@ -76,17 +76,19 @@ def shortlist(
         dense = dict(zip(dense_keys.tolist(), dense_scores.tolist(), strict=True))
         excluded = set(exclude)
         pool = [key for key in dict.fromkeys([*dense, *lexical.top(max(LEXICAL_POOL, 2 * k))]) if key not in excluded]
-        missing_dense = [key for key in pool if key not in dense]
-        if missing_dense:  # lexical-only hits still get their true cosine
-            with side.lock:
+        with side.lock:  # rows deleted since the search have left the index: skip them
+            pool = [key for key in pool if key in side.vectors]
+            missing_dense = [key for key in pool if key not in dense]
+            if missing_dense:  # lexical-only hits still get their true cosine
                 dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ query_vector).tolist(), strict=True))
+            pool_vectors = side.vectors.vectors(pool) if diversity > 0 else None
         rows = repository.get_by_keys(session, side.kind, pool)
+    kept = [i for i, key in enumerate(pool) if key in rows]  # and rows deleted since then
     candidates = [
-        Candidate(key, tuple(rows[key].cpv_codes), location_of(rows[key]), dense[key], lexical.score(key))
-        for key in pool
-        if key in rows  # deleted between search and read
+        Candidate(pool[i], tuple(rows[pool[i]].cpv_codes), location_of(rows[pool[i]]), dense[pool[i]], lexical.score(pool[i]))
+        for i in kept
     ]
-    vectors = side.vectors.vectors([c.key for c in candidates]) if diversity > 0 and candidates else None
+    vectors = pool_vectors[kept] if pool_vectors is not None else None
     ranked = rank_candidates(
         query, candidates, k=k, lexical_bound=lexical.bound, weights=weights, diversity=diversity, vectors=vectors
     )
@@ -113,6 +115,16 @@ def _explain(
     )
 
 
+def _stored_query(row: Any, services: Services) -> MatchQuery:
+    """A stored (or batch) need or supplier as the side being matched."""
+    return MatchQuery(
+        text=embedding_text(row, services.catalog),
+        cpv_codes=tuple(row.cpv_codes),
+        location=location_of(row),
+        keywords=lexical_text(row),
+    )
+
+
 def suppliers_for_text(
     services: Services,
     text: str,
@@ -133,7 +145,7 @@ def suppliers_for_record(
 ) -> list[MatchResult]:
     """A need given as validated JSONL fields (batch matching), not stored."""
     need = SimpleNamespace(**values)
-    query = MatchQuery(text=embedding_text(need, services.catalog), cpv_codes=tuple(need.cpv_codes), location=location_of(need))
+    query = _stored_query(need, services)
     return shortlist(services, services.suppliers, query, filters=filters, k=k, diversity=diversity)
 
 
@@ -150,7 +162,7 @@ def suppliers_for_need(
         need = repository.get(session, NEEDS, need_id)
     if need is None:
         raise NotFound("need", need_id)
-    query = MatchQuery(text=embedding_text(need, services.catalog), cpv_codes=tuple(need.cpv_codes), location=location_of(need))
+    query = _stored_query(need, services)
     return need, shortlist(services, services.suppliers, query, filters=filters, k=k, diversity=diversity, weights=weights)
 
 
@@ -165,7 +177,5 @@ def needs_for_supplier(
     if filters is None or not filters.statuses:
         base = filters or MatchFilters()
         filters = MatchFilters(base.cpv_prefixes, base.countries, base.regions, base.sizes, OPEN_STATUSES)
-    query = MatchQuery(
-        text=embedding_text(supplier, services.catalog), cpv_codes=tuple(supplier.cpv_codes), location=location_of(supplier)
-    )
+    query = _stored_query(supplier, services)
     return supplier, shortlist(services, services.needs, query, filters=filters, k=k, diversity=diversity)

@@ -118,6 +118,14 @@ def test_match_filters_are_exact(client: TestClient) -> None:
     assert "CPV prefix" in problem(client.post("/match", json={"text": "hello", "filters": {"cpv": ["9"]}}), "filters")
 
 
+def test_diversity_reorders_but_keeps_k_results(client: TestClient) -> None:
+    plain = client.post("/match", json={"text": "fallsensor snöröjning maths", "k": 3}).json()["results"]
+    diverse = client.post("/match", json={"text": "fallsensor snöröjning maths", "k": 3, "diversity": 0.9}).json()["results"]
+    assert len(plain) == len(diverse) == 3
+    assert {r["id"] for r in plain} == {r["id"] for r in diverse}
+    assert client.post("/match", json={"text": "fallsensor", "diversity": 1.5}).status_code == 422
+
+
 def test_stored_need_shortlist_and_reverse_direction(client: TestClient) -> None:
     shortlist = client.get("/needs/need-2/shortlist", params={"k": 2}).json()
     assert shortlist["need"]["id"] == "need-2" and shortlist["results"][0]["id"] == "SE-BLV-5500000002"
