@@ -1,34 +1,65 @@
 """The text each row is embedded and searched by.
 
-The embedding text is the name (or title), the description and the labels of the row's CPV codes,
-so a profile that names only codes still says what the firm does. The lexical text leaves the CPV
-labels out: shared codes are scored on their own, and label words would count twice.
+A supplier's profile is its own description plus the evidence of contracts it won. The embedding
+text puts the most telling parts first, since the model reads only 512 tokens: the name, the
+self-written description, the titles of won contracts, the CPV labels, then contract descriptions.
+Labels are written in the row's own language so the text stays monolingual. The lexical text is
+the name, description and every contract's title and description, without CPV labels (shared codes
+are scored on their own, and label words would count twice).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from matcher.analysis import detect_language
 from matcher.catalog import CpvCatalog
 
 MAX_LABELS = 6
+MAX_TITLES = 12
+MAX_DESCRIPTIONS = 4
+DESCRIPTION_CHARS = 300
 
 
 def _heading(row: Any) -> str | None:
     return getattr(row, "name", None) or getattr(row, "title", None)
 
 
-def lexical_text(row: Any) -> str:
-    heading = _heading(row)
-    return f"{heading}. {row.description}" if heading else row.description
+def _own_text(row: Any) -> str:
+    heading, description = _heading(row), (row.description or "").strip()
+    return ". ".join(part for part in (heading, description) if part)
 
 
-def embedding_text(row: Any, catalog: CpvCatalog) -> str:
-    """Labels are written in the row's own language, so the text stays monolingual (which both the
-    model and the language-neutral embedding expect)."""
-    text = lexical_text(row)
-    lang = detect_language(row.description)
-    labels = [catalog.label(code, lang) for code in row.cpv_codes[:MAX_LABELS]]
-    known = list(dict.fromkeys(label for label in labels if label))
-    return f"{text}\nCPV: {'; '.join(known)}" if known else text
+def evidence_line(item: Any) -> str:
+    """How a won contract is cited: "won 'Winter road maintenance' for Lancaster City Council (2021)"."""
+    line = f"won '{item.title}'"
+    if item.buyer:
+        line += f" for {item.buyer}"
+    if item.awarded_on:
+        line += f" ({item.awarded_on.year})"
+    return line
+
+
+def evidence_passage(item: Any) -> str:
+    """What a won contract is compared by: its title and the start of its description."""
+    return f"{item.title}. {(item.description or '')[:DESCRIPTION_CHARS]}".strip()
+
+
+def lexical_text(row: Any, evidence: Sequence[Any] = ()) -> str:
+    parts = [_own_text(row)] + [f"{e.title}. {e.description or ''}" for e in evidence]
+    return "\n".join(p for p in parts if p)
+
+
+def embedding_text(row: Any, catalog: CpvCatalog, evidence: Sequence[Any] = ()) -> str:
+    own = _own_text(row)
+    lang = detect_language(own or " ".join(e.title for e in evidence))
+    parts = [own]
+    if evidence:
+        parts.append("; ".join(e.title for e in evidence[:MAX_TITLES]))
+    codes = getattr(row, "all_cpv_codes", None) or row.cpv_codes
+    labels = list(dict.fromkeys(label for label in (catalog.label(c, lang) for c in codes[:MAX_LABELS]) if label))
+    if labels:
+        parts.append(f"CPV: {'; '.join(labels)}")
+    parts += [(e.description or "")[:DESCRIPTION_CHARS] for e in evidence[:MAX_DESCRIPTIONS] if e.description]
+    return "\n".join(p for p in parts if p)

@@ -24,7 +24,7 @@ from indexer.lexical import LexicalIndex
 from indexer.vector_index import FaissVectorIndex, IndexMeta
 from matcher.catalog import CpvCatalog
 from store import repository
-from store.repository import EntityKind
+from store.repository import SUPPLIERS, EntityKind
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,9 @@ class ReconcileReport:
 class SideIndex:
     """The vector and lexical index of one kind of row."""
 
-    def __init__(self, kind: EntityKind, embedder: Embedder, catalog: CpvCatalog, path: Path) -> None:
+    def __init__(self, kind: EntityKind, embedder: Embedder, catalog: CpvCatalog, path: Path, engine: Engine) -> None:
         self.kind = kind
+        self.engine = engine
         self.embedder = embedder
         self.catalog = catalog
         self.path = path
@@ -61,11 +62,20 @@ class SideIndex:
             disable=not progress or len(rows) <= EMBED_CHUNK,
         ):
             chunk = rows[start : start + EMBED_CHUNK]
-            vectors = self.embedder.encode_documents([embedding_text(r, self.catalog) for r in chunk])
+            evidence = self.evidence([r.key for r in chunk])
+            texts = [embedding_text(r, self.catalog, evidence.get(r.key, ())) for r in chunk]
+            vectors = self.embedder.encode_documents(texts)
             with self.lock:
                 self.vectors.add([r.key for r in chunk], vectors, [r.revision for r in chunk])
                 for row in chunk:
-                    self.lexical.upsert(row.key, lexical_text(row))
+                    self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
+
+    def evidence(self, keys: Sequence[int]) -> dict[int, list[Any]]:
+        """Won contracts of these rows (suppliers only; needs have none)."""
+        if self.kind is not SUPPLIERS or not keys:
+            return {}
+        with Session(self.engine) as session:
+            return repository.evidence_for(session, keys)
 
     def remove(self, keys: Iterable[int]) -> None:
         keys = list(keys)
@@ -83,8 +93,9 @@ class SideIndex:
         log.info("loaded %s index: %d vectors at revision %d", self.kind.name, meta.count, meta.revision)
         return True
 
-    def reconcile(self, engine: Engine, *, progress: bool = False) -> ReconcileReport:
+    def reconcile(self, *, progress: bool = False) -> ReconcileReport:
         """Bring both indexes up to the database: embed missing/stale rows, drop deleted ones."""
+        engine = self.engine
         with Session(engine) as session:
             in_db = repository.revisions(session, self.kind)
         indexed = self.vectors.revisions()
@@ -102,15 +113,16 @@ class SideIndex:
 
     def _load_lexical(self, session: Session, skip: set[int]) -> None:
         """The lexical index lives in memory: tokenise rows the vector pass did not touch."""
-        for row in session.exec(select(self.kind.table)):
-            if row.key not in skip:
-                self.lexical.upsert(row.key, lexical_text(row))
+        rows = [row for row in session.exec(select(self.kind.table)) if row.key not in skip]
+        evidence = repository.evidence_for(session, [r.key for r in rows]) if self.kind is SUPPLIERS else {}
+        for row in rows:
+            self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
 
-    def rebuild(self, engine: Engine, *, progress: bool = False) -> ReconcileReport:
+    def rebuild(self, *, progress: bool = False) -> ReconcileReport:
         with self.lock:
             self.vectors = FaissVectorIndex(self.embedder.dim)
             self.lexical = LexicalIndex()
-        return self.reconcile(engine, progress=progress)
+        return self.reconcile(progress=progress)
 
     def save(self, revision: int) -> None:
         with self.lock:

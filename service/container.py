@@ -39,10 +39,10 @@ class Services:
         return self.suppliers if kind is SUPPLIERS else self.needs
 
     def reconcile(self, *, progress: bool = False) -> dict[str, ReconcileReport]:
-        return {side.kind.name: side.reconcile(self.engine, progress=progress) for side in (self.suppliers, self.needs)}
+        return {side.kind.name: side.reconcile(progress=progress) for side in (self.suppliers, self.needs)}
 
     def rebuild(self, *, progress: bool = False) -> dict[str, ReconcileReport]:
-        return {side.kind.name: side.rebuild(self.engine, progress=progress) for side in (self.suppliers, self.needs)}
+        return {side.kind.name: side.rebuild(progress=progress) for side in (self.suppliers, self.needs)}
 
     def save_indexes(self) -> None:
         with Session(self.engine) as session:
@@ -88,8 +88,8 @@ def open_services(
         engine=engine,
         embedder=embedder,
         catalog=catalog,
-        suppliers=SideIndex(SUPPLIERS, embedder, catalog, index_dir / "suppliers.npz"),
-        needs=SideIndex(NEEDS, embedder, catalog, index_dir / "needs.npz"),
+        suppliers=SideIndex(SUPPLIERS, embedder, catalog, index_dir / "suppliers.npz", engine),
+        needs=SideIndex(NEEDS, embedder, catalog, index_dir / "needs.npz", engine),
         query_vectors=LruCache(2048),
         sentence_vectors=LruCache(4096),
     )

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session
 
-from indexer.documents import embedding_text, lexical_text
+from indexer.documents import embedding_text, evidence_line, evidence_passage, lexical_text
 from indexer.sync import SideIndex
 from matcher.analysis import detect_language, matched_terms, query_stems, split_sentences
 from matcher.explain import Explanation, best_sentence, describe_cpv_matches
@@ -45,13 +45,23 @@ def _query_vector(services: Services, text: str) -> np.ndarray:
     return services.query_vectors.get_or_compute(text, lambda: services.embedder.encode_queries([text])[0])
 
 
-def _sentence_vectors(services: Services, side: SideIndex, row: Any) -> tuple[tuple[str, ...], np.ndarray]:
+def _sentence_vectors(
+    services: Services, side: SideIndex, row: Any, evidence: Sequence[Any]
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """What an explanation can cite: the profile's sentences and its won contracts, with vectors."""
+
     def compute() -> tuple[tuple[str, ...], np.ndarray]:
-        sentences = split_sentences(row.description)
-        language = detect_language(row.description)
-        return sentences, services.embedder.encode_documents(list(sentences), language=language)
+        sentences = split_sentences(row.description) if (row.description or "").strip() else ()
+        shown = [*sentences, *(evidence_line(e) for e in evidence)]
+        compared = [*sentences, *(evidence_passage(e) for e in evidence)]
+        language = detect_language(" ".join(compared))
+        return tuple(shown), services.embedder.encode_documents(compared, language=language)
 
     return services.sentence_vectors.get_or_compute((side.kind.name, row.key, row.revision), compute)
+
+
+def _cpv_codes(row: Any) -> tuple[str, ...]:
+    return tuple(getattr(row, "all_cpv_codes", None) or row.cpv_codes)
 
 
 def shortlist(
@@ -85,43 +95,54 @@ def shortlist(
         rows = repository.get_by_keys(session, side.kind, pool)
     kept = [i for i, key in enumerate(pool) if key in rows]  # and rows deleted since then
     candidates = [
-        Candidate(pool[i], tuple(rows[pool[i]].cpv_codes), location_of(rows[pool[i]]), dense[pool[i]], lexical.score(pool[i]))
+        Candidate(pool[i], _cpv_codes(rows[pool[i]]), location_of(rows[pool[i]]), dense[pool[i]], lexical.score(pool[i]))
         for i in kept
     ]
     vectors = pool_vectors[kept] if pool_vectors is not None else None
     ranked = rank_candidates(
         query, candidates, k=k, lexical_bound=lexical.bound, weights=weights, diversity=diversity, vectors=vectors
     )
+    evidence = side.evidence([r.candidate.key for r in ranked])
     return [
         MatchResult(
-            i + 1, rows[r.candidate.key], r.score, _explain(services, side, r, rows[r.candidate.key], stems, query_vector)
+            i + 1,
+            rows[r.candidate.key],
+            r.score,
+            _explain(services, side, r, rows[r.candidate.key], evidence.get(r.candidate.key, []), stems, query_vector),
         )
         for i, r in enumerate(ranked)
     ]
 
 
 def _explain(
-    services: Services, side: SideIndex, ranked: RankedCandidate, row: Any, stems: list[str], query_vector: np.ndarray
+    services: Services,
+    side: SideIndex,
+    ranked: RankedCandidate,
+    row: Any,
+    evidence: Sequence[Any],
+    stems: list[str],
+    query_vector: np.ndarray,
 ) -> Explanation:
-    sentences, vectors = _sentence_vectors(services, side, row)
+    sentences, vectors = _sentence_vectors(services, side, row, evidence)
     sentence, similarity = best_sentence(query_vector, sentences, vectors)
+    text = lexical_text(row, evidence)
     return Explanation(
         components=ranked.components,
         shared_cpv=describe_cpv_matches(ranked.cpv_matches, services.catalog),
-        matched_terms=matched_terms(stems, lexical_text(row), weight=side.lexical.idf, distinctive=side.lexical.is_distinctive),
+        matched_terms=matched_terms(stems, text, weight=side.lexical.idf, distinctive=side.lexical.is_distinctive),
         best_sentence=sentence,
         best_sentence_similarity=round(similarity, 4),
         location=ranked.geo.reason,
     )
 
 
-def _stored_query(row: Any, services: Services) -> MatchQuery:
-    """A stored (or batch) need or supplier as the side being matched."""
+def _stored_query(row: Any, services: Services, evidence: Sequence[Any] = ()) -> MatchQuery:
+    """A stored (or batch) need or supplier, with its evidence, as the side being matched."""
     return MatchQuery(
-        text=embedding_text(row, services.catalog),
-        cpv_codes=tuple(row.cpv_codes),
+        text=embedding_text(row, services.catalog, evidence),
+        cpv_codes=_cpv_codes(row),
         location=location_of(row),
-        keywords=lexical_text(row),
+        keywords=lexical_text(row, evidence),
     )
 
 
@@ -177,5 +198,5 @@ def needs_for_supplier(
     if filters is None or not filters.statuses:
         base = filters or MatchFilters()
         filters = MatchFilters(base.cpv_prefixes, base.countries, base.regions, base.sizes, OPEN_STATUSES)
-    query = _stored_query(supplier, services)
+    query = _stored_query(supplier, services, services.suppliers.evidence([supplier.key]).get(supplier.key, ()))
     return supplier, shortlist(services, services.needs, query, filters=filters, k=k, diversity=diversity)

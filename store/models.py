@@ -80,9 +80,15 @@ class Supplier(SQLModel, table=True):
     size: str | None = Field(default=None, index=True, max_length=10)
     website: str | None = Field(default=None, max_length=500)
     operating_countries: list[str] = Field(default_factory=list, sa_type=JSON)
+    evidence_cpv_codes: list[str] = Field(default_factory=list, sa_type=JSON)
+    """Codes of the contracts it won (derived from its evidence), most frequent first."""
     revision: int = Field(default=0, index=True)
     created_at: dt.datetime = Field(default_factory=_utcnow)
     updated_at: dt.datetime = Field(default_factory=_utcnow)
+
+    @property
+    def all_cpv_codes(self) -> list[str]:
+        return list(dict.fromkeys([*self.cpv_codes, *self.evidence_cpv_codes]))
 
 
 class SupplierPublic(SQLModel):
@@ -187,3 +193,22 @@ class Counter(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("name"),)
     name: str = Field(primary_key=True, max_length=40)
     value: int = 0
+
+
+# ---------------------------------------------------------------- evidence
+
+
+class Evidence(SQLModel, table=True):
+    """A contract a supplier won (from an award notice): part of its profile, and of the explanation
+    ("won 'Winter road maintenance 2021' for Lancaster City Council")."""
+
+    __table_args__ = (UniqueConstraint("supplier_key", "source"),)
+    key: int | None = Field(default=None, sa_column=Column(Key, primary_key=True, autoincrement=True))
+    supplier_key: int = Field(sa_column=Column(Key, index=True, nullable=False))
+    source: str = Field(max_length=200)
+    """Where it comes from, unique per supplier (e.g. an OCDS ocid and award id)."""
+    title: str = Field(max_length=MAX_NAME)
+    description: str = ""
+    buyer: str | None = Field(default=None, max_length=MAX_NAME)
+    cpv_codes: list[str] = Field(default_factory=list, sa_type=JSON)
+    awarded_on: dt.date | None = None

@@ -4,6 +4,7 @@ an :class:`EntityKind`; every write bumps the revision counter and stamps it on 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +78,7 @@ def list_page(session: Session, kind: EntityKind, *, offset: int, limit: int) ->
 def _replace_links(session: Session, kind: EntityKind, row: Any) -> None:
     owner = getattr(kind.cpv_table, kind.cpv_owner)
     session.execute(sa_delete(kind.cpv_table).where(owner == row.key))
-    for code in dict.fromkeys(row.cpv_codes):
+    for code in dict.fromkeys([*row.cpv_codes, *getattr(row, "evidence_cpv_codes", [])]):
         session.add(kind.cpv_table(**{kind.cpv_owner: row.key, "code": code}))
     if kind.market_table is not None:
         session.execute(sa_delete(kind.market_table).where(kind.market_table.supplier_key == row.key))
@@ -133,6 +134,8 @@ def _stamp(session: Session, row: Any) -> None:
 
 def delete(session: Session, kind: EntityKind, row: Any) -> int:
     key = int(row.key)
+    if kind.market_table is not None:  # a supplier's evidence goes with it
+        session.execute(sa_delete(models.Evidence).where(col(models.Evidence.supplier_key) == key))
     owner = getattr(kind.cpv_table, kind.cpv_owner)
     session.execute(sa_delete(kind.cpv_table).where(owner == key))
     if kind.market_table is not None:
@@ -141,6 +144,45 @@ def delete(session: Session, kind: EntityKind, row: Any) -> int:
     next_revision(session)
     session.flush()
     return key
+
+
+def evidence_for(session: Session, supplier_keys: Iterable[int]) -> dict[int, list[models.Evidence]]:
+    """Each supplier's evidence, newest first."""
+    keys = list(dict.fromkeys(int(k) for k in supplier_keys))
+    found: dict[int, list[models.Evidence]] = {k: [] for k in keys}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        stmt = select(models.Evidence).where(col(models.Evidence.supplier_key).in_(chunk))
+        for item in session.exec(stmt):
+            found[item.supplier_key].append(item)
+    for items in found.values():
+        items.sort(key=lambda e: (e.awarded_on is not None, e.awarded_on), reverse=True)
+    return found
+
+
+def add_evidence(session: Session, supplier: Any, items: Sequence[dict[str, Any]]) -> int:
+    """Attach evidence items (by ``source``, idempotently); bumps the supplier's revision if any is new or changed."""
+    existing = {e.source: e for e in session.exec(select(models.Evidence).where(models.Evidence.supplier_key == supplier.key))}
+    changed = 0
+    for values in items:
+        current = existing.get(values["source"])
+        if current is None:
+            session.add(models.Evidence(supplier_key=supplier.key, **values))
+            changed += 1
+        elif any(getattr(current, f) != v for f, v in values.items()):
+            for f, v in values.items():
+                setattr(current, f, v)
+            session.add(current)
+            changed += 1
+    if changed:
+        session.flush()
+        counts: Counter[str] = Counter()
+        for item in session.exec(select(models.Evidence).where(models.Evidence.supplier_key == supplier.key)):
+            counts.update(dict.fromkeys(item.cpv_codes, 1))
+        supplier.evidence_cpv_codes = [code for code, _n in counts.most_common()]
+        _stamp(session, supplier)
+        _replace_links(session, SUPPLIERS, supplier)
+    return changed
 
 
 def revisions(session: Session, kind: EntityKind) -> dict[int, int]:

@@ -1,0 +1,71 @@
+"""Won contracts as evidence in a supplier's profile: matched on, filtered on, cited in explanations."""
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from matcher.filters import MatchFilters
+from service import shortlists
+from service.container import Services
+from store import models, repository
+from store.db import session_scope
+from store.repository import SUPPLIERS
+
+WINTER = {
+    "source": "uk-cf:1",
+    "title": "Winter road maintenance 2021",
+    "description": "Gritting and snow ploughing of the district's roads and footways.",
+    "buyer": "Lancaster City Council",
+    "cpv_codes": ["90620000"],
+    "awarded_on": dt.date(2021, 10, 1),
+}
+PARKS = {
+    "source": "uk-cf:2",
+    "title": "Grounds maintenance of parks",
+    "description": "Grass cutting and hedge trimming.",
+    "buyer": "Preston City Council",
+    "cpv_codes": ["77310000"],
+    "awarded_on": dt.date(2022, 4, 1),
+}
+
+
+def _supplier_with_evidence(services: Services, items: list[dict]) -> int:  # type: ignore[type-arg]
+    with session_scope(services.engine) as session:
+        row, _ = repository.upsert(session, SUPPLIERS, {"id": "GB-X-1", "name": "Fylde Highways Ltd", "description": ""})
+        first_revision = row.revision
+        assert repository.add_evidence(session, row, items) == len(items)
+        assert row.revision > first_revision
+        assert repository.add_evidence(session, row, items) == 0, "adding the same evidence again changes nothing"
+        key = int(row.key)
+    services.side(SUPPLIERS).index_rows([_row(services, key)])
+    return key
+
+
+def _row(services: Services, key: int) -> models.Supplier:
+    with Session(services.engine) as session:
+        return repository.get_by_keys(session, SUPPLIERS, [key])[key]
+
+
+def test_evidence_codes_are_matched_and_filtered_on(services: Services) -> None:
+    key = _supplier_with_evidence(services, [WINTER, PARKS])
+    row = _row(services, key)
+    assert row.evidence_cpv_codes == ["90620000", "77310000"] and row.cpv_codes == []
+    with Session(services.engine) as session:
+        assert repository.allowed_keys(session, SUPPLIERS, MatchFilters.build(cpv=["9062"])) == [key]
+
+
+def test_explanation_cites_the_contract_that_matched(services: Services) -> None:
+    _supplier_with_evidence(services, [WINTER, PARKS])
+    [result] = shortlists.suppliers_for_text(services, "snow ploughing and gritting of roads", cpv_codes=["90620000"], k=1)
+    why = result.explanation
+    assert why.best_sentence == "won 'Winter road maintenance 2021' for Lancaster City Council (2021)"
+    assert {"ploughing", "gritting"} <= set(why.matched_terms)
+    assert why.shared_cpv[0].level == "exact"
+
+
+def test_deleting_a_supplier_deletes_its_evidence(services: Services) -> None:
+    key = _supplier_with_evidence(services, [WINTER])
+    with session_scope(services.engine) as session:
+        repository.delete(session, SUPPLIERS, repository.get(session, SUPPLIERS, "GB-X-1"))
+    with Session(services.engine) as session:
+        assert not list(session.exec(select(models.Evidence).where(models.Evidence.supplier_key == key)))
