@@ -40,6 +40,7 @@ test-fast: install
 bench: install
 	$(VENV)/bin/matchmaker bench model
 	$(VENV)/bin/matchmaker bench sample
+	$(VENV)/bin/matchmaker bench quality
 
 lint: install
 	$(VENV)/bin/ruff check .

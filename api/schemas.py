@@ -57,7 +57,9 @@ class ExplanationOut(BaseModel):
     location: str | None
 
     @classmethod
-    def of(cls, explanation: Explanation) -> ExplanationOut:
+    def of(cls, explanation: Explanation | None) -> ExplanationOut:
+        if explanation is None:
+            raise ValueError("shortlists served to users are always explained")
         return cls(
             summary=explanation.summary(),
             components=explanation.components.as_dict(),

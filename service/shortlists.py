@@ -34,7 +34,7 @@ class MatchResult:
     rank: int
     row: Any
     score: float
-    explanation: Explanation
+    explanation: Explanation | None  # None only when asked not to explain (benchmarks)
 
 
 def location_of(row: Any) -> Location:
@@ -54,6 +54,8 @@ def _sentence_vectors(
         sentences = split_sentences(row.description) if (row.description or "").strip() else ()
         shown = [*sentences, *(evidence_line(e) for e in evidence)]
         compared = [*sentences, *(evidence_passage(e) for e in evidence)]
+        if not compared:  # nothing of its own to cite
+            return (), np.zeros((0, services.embedder.dim), dtype=np.float32)
         language = detect_language(" ".join(compared))
         return tuple(shown), services.embedder.encode_documents(compared, language=language)
 
@@ -74,6 +76,7 @@ def shortlist(
     diversity: float = 0.0,
     exclude: Sequence[int] = (),
     weights: FusionWeights = DEFAULT_WEIGHTS,
+    explain: bool = True,
 ) -> list[MatchResult]:
     """The ``k`` best rows of ``side`` for ``query`` that pass ``filters``, explained."""
     query_vector = _query_vector(services, query.text)
@@ -102,6 +105,8 @@ def shortlist(
     ranked = rank_candidates(
         query, candidates, k=k, lexical_bound=lexical.bound, weights=weights, diversity=diversity, vectors=vectors
     )
+    if not explain:
+        return [MatchResult(i + 1, rows[r.candidate.key], r.score, None) for i, r in enumerate(ranked)]
     evidence = side.evidence([r.candidate.key for r in ranked])
     return [
         MatchResult(
@@ -124,14 +129,14 @@ def _explain(
     query_vector: np.ndarray,
 ) -> Explanation:
     sentences, vectors = _sentence_vectors(services, side, row, evidence)
-    sentence, similarity = best_sentence(query_vector, sentences, vectors)
+    sentence, similarity = best_sentence(query_vector, sentences, vectors) if sentences else (None, None)
     text = lexical_text(row, evidence)
     return Explanation(
         components=ranked.components,
         shared_cpv=describe_cpv_matches(ranked.cpv_matches, services.catalog),
         matched_terms=matched_terms(stems, text, weight=side.lexical.idf, distinctive=side.lexical.is_distinctive),
         best_sentence=sentence,
-        best_sentence_similarity=round(similarity, 4),
+        best_sentence_similarity=round(similarity, 4) if similarity is not None else None,
         location=ranked.geo.reason,
     )
 
@@ -162,12 +167,21 @@ def suppliers_for_text(
 
 
 def suppliers_for_record(
-    services: Services, values: dict[str, Any], *, filters: MatchFilters = MatchFilters(), k: int = 10, diversity: float = 0.0
+    services: Services,
+    values: dict[str, Any],
+    *,
+    filters: MatchFilters = MatchFilters(),
+    k: int = 10,
+    diversity: float = 0.0,
+    weights: FusionWeights = DEFAULT_WEIGHTS,
+    explain: bool = True,
 ) -> list[MatchResult]:
-    """A need given as validated JSONL fields (batch matching), not stored."""
+    """A need given as validated JSONL fields (batch matching, benchmarks), not stored."""
     need = SimpleNamespace(**values)
     query = _stored_query(need, services)
-    return shortlist(services, services.suppliers, query, filters=filters, k=k, diversity=diversity)
+    return shortlist(
+        services, services.suppliers, query, filters=filters, k=k, diversity=diversity, weights=weights, explain=explain
+    )
 
 
 def suppliers_for_need(

@@ -14,8 +14,8 @@ def candidate(key: int, dense: float, lexical: float = 0.0, cpv: tuple[str, ...]
 
 def test_lexical_evidence_cannot_bury_a_clearly_better_cross_lingual_match() -> None:
     query = MatchQuery("fallsensor för äldre")
-    translated = candidate(1, dense=0.88)  # same meaning, other language, no shared words
-    word_overlap = candidate(2, dense=0.80, lexical=12.0)  # shares words, different thing
+    translated = candidate(1, dense=0.48)  # same meaning, other language, no shared words
+    word_overlap = candidate(2, dense=0.36, lexical=4.0)  # shares a third of the words, different thing
     ranked = rank_candidates(query, [word_overlap, translated], k=2, lexical_bound=12.0)
     assert [r.candidate.key for r in ranked] == [1, 2]
 
