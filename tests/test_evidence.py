@@ -69,3 +69,12 @@ def test_deleting_a_supplier_deletes_its_evidence(services: Services) -> None:
         repository.delete(session, SUPPLIERS, repository.get(session, SUPPLIERS, "GB-X-1"))
     with Session(services.engine) as session:
         assert not list(session.exec(select(models.Evidence).where(models.Evidence.supplier_key == key)))
+
+
+def test_a_supplier_known_only_by_name_is_listed_without_a_best_sentence(services: Services) -> None:
+    with session_scope(services.engine) as session:
+        repository.upsert(session, SUPPLIERS, {"id": "NAME-1", "name": "Snow Ploughing Partners", "description": ""})
+    services.side(SUPPLIERS).reconcile()
+    [result] = shortlists.suppliers_for_text(services, "snow ploughing", k=1)
+    assert result.row.id == "NAME-1" and result.explanation is not None
+    assert result.explanation.best_sentence is None and "ploughing" in result.explanation.matched_terms
