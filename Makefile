@@ -41,6 +41,7 @@ bench: install
 	$(VENV)/bin/matchmaker bench model
 	$(VENV)/bin/matchmaker bench sample
 	$(VENV)/bin/matchmaker bench quality
+	$(VENV)/bin/matchmaker bench cpv
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -18,6 +18,8 @@ model_app = typer.Typer(help="The embedding model.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 bench_app = typer.Typer(help="Benchmarks: print a table and save it under bench/results/.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+cpv_app = typer.Typer(help="CPV codes.", no_args_is_help=True)
+app.add_typer(cpv_app, name="cpv")
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 
 Kind = Annotated[str, typer.Argument(help="suppliers, needs or ocds")]
@@ -81,6 +83,43 @@ def bench_quality() -> None:
     from bench.quality import run
 
     typer.echo(run(_real_embedder(), RESULTS / "quality.md"))
+
+
+@bench_app.command("cpv")
+def bench_cpv() -> None:
+    """CPV prediction on real Norwegian notices (needs ../shared/data)."""
+    _setup_logging()
+    from bench.cpv_doffin import CPV_FILE, DOFFIN_FILE
+
+    if not (DOFFIN_FILE.exists() and CPV_FILE.exists()):
+        typer.echo(f"skipped: {DOFFIN_FILE} or {CPV_FILE} is absent (real data lives beside the project, not in it)")
+        return
+    from bench.cpv_doffin import run
+
+    typer.echo(run(_real_embedder(), RESULTS / "cpv.md"))
+
+
+@cpv_app.command("suggest")
+def cpv_suggest(
+    text: Annotated[str, typer.Argument(help="the need, in Swedish, Norwegian or English")],
+    k: Annotated[int, typer.Option(min=1, max=20)] = 5,
+    lang: Annotated[str, typer.Option(help="label language: en, sv or no")] = "en",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Suggest CPV codes for a need's text, with labels and confidence."""
+    _setup_logging()
+    from service.cpv_suggestions import suggest_cpv
+
+    services = _services()
+    try:
+        found = suggest_cpv(services, text, k=k, lang=lang)
+    finally:
+        services.engine.dispose()
+    if as_json:
+        typer.echo(json.dumps([vars(s) for s in found], ensure_ascii=False, indent=2))
+        return
+    for s in found:
+        typer.echo(f"{s.code}  {s.confidence:5.2f}  {s.label or ''}")
 
 
 @bench_app.command("model")

@@ -70,6 +70,10 @@ class SideIndex:
                 for row in chunk:
                     self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
 
+    def rows(self, keys: Sequence[int]) -> dict[int, Any]:
+        with Session(self.engine) as session:
+            return repository.get_by_keys(session, self.kind, keys)
+
     def evidence(self, keys: Sequence[int]) -> dict[int, list[Any]]:
         """Won contracts of these rows (suppliers only; needs have none)."""
         if self.kind is not SUPPLIERS or not keys:

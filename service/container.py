@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from indexer.cpv_labels import CpvLabelIndex
 from indexer.embedder import Embedder, SentenceTransformerEmbedder
 from indexer.language_neutral import load_or_estimate
 from indexer.model_build import build_default_model, default_model_dir
@@ -24,6 +25,9 @@ from store.repository import NEEDS, SUPPLIERS, EntityKind
 
 log = logging.getLogger(__name__)
 
+# Derived from the model alone (not from any one database): shared by every MATCHMAKER_HOME.
+MODEL_CACHE = default_model_dir().parent.parent
+
 
 @dataclass
 class Services:
@@ -34,6 +38,7 @@ class Services:
     needs: SideIndex
     query_vectors: LruCache
     sentence_vectors: LruCache
+    cpv_labels: CpvLabelIndex
 
     def side(self, kind: EntityKind) -> SideIndex:
         return self.suppliers if kind is SUPPLIERS else self.needs
@@ -71,7 +76,7 @@ def default_embedder(settings: Settings) -> Embedder:
     inner = raw_embedder(settings)
     if not settings.language_neutral:
         return inner
-    return load_or_estimate(inner, reference_texts(), default_model_dir().parent.parent / "language_means")
+    return load_or_estimate(inner, reference_texts(), MODEL_CACHE / "language_means")
 
 
 def open_services(
@@ -92,6 +97,7 @@ def open_services(
         needs=SideIndex(NEEDS, embedder, catalog, index_dir / "needs.npz", engine),
         query_vectors=LruCache(2048),
         sentence_vectors=LruCache(4096),
+        cpv_labels=CpvLabelIndex.build(embedder, catalog, MODEL_CACHE / "cpv_labels"),
     )
     for side in (services.suppliers, services.needs):
         side.load()

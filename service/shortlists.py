@@ -41,7 +41,8 @@ def location_of(row: Any) -> Location:
     return Location(row.country, row.region, tuple(getattr(row, "operating_countries", ()) or ()))
 
 
-def _query_vector(services: Services, text: str) -> np.ndarray:
+def query_vector(services: Services, text: str) -> np.ndarray:
+    """The query embedding of a text, cached."""
     return services.query_vectors.get_or_compute(text, lambda: services.embedder.encode_queries([text])[0])
 
 
@@ -79,12 +80,12 @@ def shortlist(
     explain: bool = True,
 ) -> list[MatchResult]:
     """The ``k`` best rows of ``side`` for ``query`` that pass ``filters``, explained."""
-    query_vector = _query_vector(services, query.text)
+    vector = query_vector(services, query.text)
     stems = query_stems(query.lexical_text)
     with Session(services.engine) as session:
         allowed = repository.allowed_keys(session, side.kind, filters)
         with side.lock:
-            dense_keys, dense_scores = side.vectors.search(query_vector, max(DENSE_POOL, 5 * k), allowed)
+            dense_keys, dense_scores = side.vectors.search(vector, max(DENSE_POOL, 5 * k), allowed)
             lexical = side.lexical.query(stems, allowed)
         dense = dict(zip(dense_keys.tolist(), dense_scores.tolist(), strict=True))
         excluded = set(exclude)
@@ -93,7 +94,7 @@ def shortlist(
             pool = [key for key in pool if key in side.vectors]
             missing_dense = [key for key in pool if key not in dense]
             if missing_dense:  # lexical-only hits still get their true cosine
-                dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ query_vector).tolist(), strict=True))
+                dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ vector).tolist(), strict=True))
             pool_vectors = side.vectors.vectors(pool) if diversity > 0 else None
         rows = repository.get_by_keys(session, side.kind, pool)
     kept = [i for i, key in enumerate(pool) if key in rows]  # and rows deleted since then
@@ -113,7 +114,7 @@ def shortlist(
             i + 1,
             rows[r.candidate.key],
             r.score,
-            _explain(services, side, r, rows[r.candidate.key], evidence.get(r.candidate.key, []), stems, query_vector),
+            _explain(services, side, r, rows[r.candidate.key], evidence.get(r.candidate.key, []), stems, vector),
         )
         for i, r in enumerate(ranked)
     ]
@@ -126,10 +127,10 @@ def _explain(
     row: Any,
     evidence: Sequence[Any],
     stems: list[str],
-    query_vector: np.ndarray,
+    vector: np.ndarray,
 ) -> Explanation:
     sentences, vectors = _sentence_vectors(services, side, row, evidence)
-    sentence, similarity = best_sentence(query_vector, sentences, vectors) if sentences else (None, None)
+    sentence, similarity = best_sentence(vector, sentences, vectors) if sentences else (None, None)
     text = lexical_text(row, evidence)
     return Explanation(
         components=ranked.components,

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from store import models
+from store.migrations import upgrade
 
 
 def make_engine(url: str) -> Engine:
@@ -32,7 +33,8 @@ def make_engine(url: str) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables and the revision counter."""
+    """Bring an earlier version's tables up to date, create missing tables and the revision counter."""
+    upgrade(engine)
     SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
         if session.exec(select(models.Counter).where(models.Counter.name == "revision")).first() is None:

@@ -70,7 +70,7 @@ def raw_embedder():  # type: ignore[no-untyped-def]
 def real_embedder(raw_embedder):  # type: ignore[no-untyped-def]
     """The embedder the service matches with (language-neutral), sharing the loaded model."""
     from indexer.language_neutral import load_or_estimate
-    from indexer.model_build import default_model_dir
+    from service.container import MODEL_CACHE
     from service.reference import reference_texts
 
-    return load_or_estimate(raw_embedder, reference_texts(), default_model_dir().parent.parent / "language_means")
+    return load_or_estimate(raw_embedder, reference_texts(), MODEL_CACHE / "language_means")

@@ -1,0 +1,40 @@
+"""CPV codes for a need's text, from the labels and from the codes of the nearest known notices
+(stored needs, and supplier profiles with the codes of contracts they won)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matcher.cpv_suggest import Neighbour, suggest_codes
+from service.container import Services
+from service.shortlists import query_vector
+
+NEIGHBOURS_PER_SIDE = 10
+
+
+@dataclass(frozen=True)
+class SuggestedCpv:
+    code: str
+    label: str | None
+    confidence: float
+    label_similarity: float | None
+    neighbour_share: float
+
+
+def suggest_cpv(services: Services, text: str, *, k: int = 5, lang: str = "en") -> list[SuggestedCpv]:
+    vector = query_vector(services, text)
+    neighbours: list[Neighbour] = []
+    for side in (services.needs, services.suppliers):
+        with side.lock:
+            keys, sims = side.vectors.search(vector, NEIGHBOURS_PER_SIDE)
+        rows = side.rows(keys.tolist())
+        neighbours += [
+            Neighbour(float(sim), tuple(getattr(rows[key], "all_cpv_codes", None) or rows[key].cpv_codes))
+            for key, sim in zip(keys.tolist(), sims.tolist(), strict=True)
+            if key in rows
+        ]
+    suggestions = suggest_codes(services.cpv_labels.scores(vector), neighbours, k=k)
+    return [
+        SuggestedCpv(s.code, services.catalog.label(s.code, lang), s.confidence, s.label_similarity, s.neighbour_share)
+        for s in suggestions
+    ]

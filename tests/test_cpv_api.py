@@ -1,0 +1,36 @@
+"""CPV suggestions over HTTP, with the fake embedder and the division labels."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from service.container import Services
+from tests.builders import NEEDS, SUPPLIERS
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services)) as c:
+        for supplier in SUPPLIERS:
+            c.post("/suppliers", json=supplier)
+        for need in NEEDS:
+            c.post("/needs", json=need)
+        yield c
+
+
+def test_suggestions_come_with_labels_and_confidences(client: TestClient) -> None:
+    response = client.post("/cpv/suggest", json={"text": "snöröjning med eldrivna maskiner för kommunen", "k": 3})
+    assert response.status_code == 200
+    suggestions = response.json()["suggestions"]
+    assert len(suggestions) == 3
+    assert suggestions[0]["code"] == "90620000", "the stored need and supplier doing snow clearing vote for it"
+    assert suggestions[0]["label"] and 0 < suggestions[0]["confidence"] <= 1
+    assert [s["confidence"] for s in suggestions] == sorted((s["confidence"] for s in suggestions), reverse=True)
+
+
+def test_bad_requests_name_the_field(client: TestClient) -> None:
+    response = client.post("/cpv/suggest", json={"text": "x", "k": 50})
+    assert response.status_code == 422
+    assert {tuple(e["loc"])[-1] for e in response.json()["detail"]} == {"text", "k"}
