@@ -45,6 +45,7 @@ class SharedCpvOut(BaseModel):
     level: str
     shared_code: str
     label: str | None
+    suggested: bool = Field(description="the need's code was suggested from its text, not given")
 
 
 class ExplanationOut(BaseModel):

@@ -25,14 +25,15 @@ from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
 from service import shortlists
 
 DENSE_ONLY = FusionWeights(dense=1.0, lexical=0.0, cpv=0.0, geography=0.0)
-# (name, language-neutral embeddings?, weights)
-SYSTEMS: list[tuple[str, bool, FusionWeights]] = [
-    ("BM25 only", True, FusionWeights(dense=0.0, lexical=1.0, cpv=0.0, geography=0.0)),
-    ("dense only, raw e5", False, DENSE_ONLY),
-    ("full matcher, raw e5", False, DEFAULT_WEIGHTS),
-    ("dense only", True, DENSE_ONLY),
-    ("dense + CPV", True, FusionWeights(dense=1.0, lexical=0.0, cpv=DEFAULT_WEIGHTS.cpv, geography=0.0)),
-    ("full matcher", True, DEFAULT_WEIGHTS),
+# (name, language-neutral embeddings?, weights, CPV suggested where a need has none?)
+SYSTEMS: list[tuple[str, bool, FusionWeights, bool]] = [
+    ("BM25 only", True, FusionWeights(dense=0.0, lexical=1.0, cpv=0.0, geography=0.0), False),
+    ("dense only, raw e5", False, DENSE_ONLY, False),
+    ("full matcher, raw e5", False, DEFAULT_WEIGHTS, True),
+    ("dense only", True, DENSE_ONLY, False),
+    ("dense + CPV", True, FusionWeights(dense=1.0, lexical=0.0, cpv=DEFAULT_WEIGHTS.cpv, geography=0.0), True),
+    ("full matcher, given CPV only", True, DEFAULT_WEIGHTS, False),
+    ("full matcher", True, DEFAULT_WEIGHTS, True),
 ]
 K = 10
 
@@ -53,12 +54,14 @@ def run(embedder: Embedder, out: Path) -> str:
         load_seconds = time.perf_counter() - started
         raw_services = load_sample_service(Path(home) / "raw", raw, progress=True)
         rows = []
-        for system, neutral, weights in SYSTEMS:
+        for system, neutral, weights, suggest in SYSTEMS:
             services = neutral_services if neutral else raw_services
             overall: dict[str, list[float]] = {m: [] for m in metrics}
             cross: dict[str, list[float]] = {m: [] for m in metrics}
             for need_id, relevant in tqdm(judgements.items(), desc=system, unit="need"):
-                _need, results = shortlists.suppliers_for_need(services, need_id, k=50, weights=weights)
+                _need, results = shortlists.suppliers_for_need(
+                    services, need_id, k=50, weights=weights, suggest_missing_cpv=suggest
+                )
                 ranked = [r.row.id for r in results]
                 for name, fn in metrics.items():
                     overall[name].append(fn(ranked, relevant))

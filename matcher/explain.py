@@ -3,7 +3,7 @@ and at which level, the words both texts use, and the profile sentence closest t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +20,7 @@ class SharedCpv:
     level: str
     shared_code: str
     label: str | None  # of the shared code
+    suggested: bool = False  # the need's code was suggested from its text, not given
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Explanation:
         if self.shared_cpv:
             top = self.shared_cpv[0]
             what = "same CPV" if top.level == "exact" else f"same CPV {top.level}"
+            what = f"{what} (suggested)" if top.suggested else what
             parts.append(f"{what} {top.shared_code}" + (f" ({top.label})" if top.label else ""))
         if self.matched_terms:
             parts.append("terms: " + ", ".join(self.matched_terms[:6]))
@@ -45,9 +47,18 @@ class Explanation:
         return "; ".join(parts)
 
 
-def describe_cpv_matches(matches: Sequence[CpvMatch], catalog: CpvCatalog, lang: str = "en") -> list[SharedCpv]:
+def describe_cpv_matches(
+    matches: Sequence[CpvMatch], catalog: CpvCatalog, lang: str = "en", suggested: Collection[str] = ()
+) -> list[SharedCpv]:
     return [
-        SharedCpv(m.query_code, m.candidate_code, m.level.name.lower(), m.shared_code, catalog.label(m.shared_code, lang))
+        SharedCpv(
+            m.query_code,
+            m.candidate_code,
+            m.level.name.lower(),
+            m.shared_code,
+            catalog.label(m.shared_code, lang),
+            m.query_code in suggested,
+        )
         for m in matches
     ]
 

@@ -30,6 +30,8 @@ class MatchQuery:
     cpv_codes: tuple[str, ...] = ()
     location: Location = field(default_factory=Location)
     keywords: str | None = None
+    suggested_cpv: tuple[str, ...] = ()
+    """Those of ``cpv_codes`` that were suggested from the text, not given by the buyer."""
 
     @property
     def lexical_text(self) -> str:

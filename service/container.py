@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -39,6 +40,10 @@ class Services:
     query_vectors: LruCache
     sentence_vectors: LruCache
     cpv_labels: CpvLabelIndex
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The query embedding of a text, cached."""
+        return self.query_vectors.get_or_compute(text, lambda: self.embedder.encode_queries([text])[0])
 
     def side(self, kind: EntityKind) -> SideIndex:
         return self.suppliers if kind is SUPPLIERS else self.needs

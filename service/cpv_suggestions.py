@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from matcher.cpv_suggest import Neighbour, suggest_codes
 from service.container import Services
-from service.shortlists import query_vector
 
 NEIGHBOURS_PER_SIDE = 10
+# A suggested code stands in for a need's missing CPV codes only when the evidence for it is this clear.
+CONFIDENT = 0.3
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class SuggestedCpv:
 
 
 def suggest_cpv(services: Services, text: str, *, k: int = 5, lang: str = "en") -> list[SuggestedCpv]:
-    vector = query_vector(services, text)
+    vector = services.query_vector(text)
     neighbours: list[Neighbour] = []
     for side in (services.needs, services.suppliers):
         with side.lock:
@@ -38,3 +39,8 @@ def suggest_cpv(services: Services, text: str, *, k: int = 5, lang: str = "en") 
         SuggestedCpv(s.code, services.catalog.label(s.code, lang), s.confidence, s.label_similarity, s.neighbour_share)
         for s in suggestions
     ]
+
+
+def confident_codes(services: Services, text: str, *, at_most: int = 2) -> tuple[str, ...]:
+    """Suggested codes clear enough to stand in for a need's missing CPV codes."""
+    return tuple(s.code for s in suggest_cpv(services, text, k=at_most) if s.confidence >= CONFIDENT)

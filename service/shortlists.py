@@ -4,7 +4,7 @@ and explain the top ones. Works in both directions (suppliers for a need, needs 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,6 +20,7 @@ from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
 from matcher.geography import Location
 from matcher.ranking import Candidate, MatchQuery, RankedCandidate, rank_candidates
 from service.container import Services
+from service.cpv_suggestions import confident_codes
 from service.errors import NotFound
 from store import repository
 from store.repository import NEEDS, SUPPLIERS
@@ -39,11 +40,6 @@ class MatchResult:
 
 def location_of(row: Any) -> Location:
     return Location(row.country, row.region, tuple(getattr(row, "operating_countries", ()) or ()))
-
-
-def query_vector(services: Services, text: str) -> np.ndarray:
-    """The query embedding of a text, cached."""
-    return services.query_vectors.get_or_compute(text, lambda: services.embedder.encode_queries([text])[0])
 
 
 def _sentence_vectors(
@@ -78,9 +74,17 @@ def shortlist(
     exclude: Sequence[int] = (),
     weights: FusionWeights = DEFAULT_WEIGHTS,
     explain: bool = True,
+    suggest_missing_cpv: bool = True,
 ) -> list[MatchResult]:
-    """The ``k`` best rows of ``side`` for ``query`` that pass ``filters``, explained."""
-    vector = query_vector(services, query.text)
+    """The ``k`` best rows of ``side`` for ``query`` that pass ``filters``, explained.
+
+    A need without CPV codes is matched with the codes suggested from its text, when they are clear
+    (``service/cpv_suggestions.py``); explanations mark them as suggested.
+    """
+    if suggest_missing_cpv and side is services.suppliers and not query.cpv_codes:
+        suggested = confident_codes(services, query.text)
+        query = replace(query, cpv_codes=suggested, suggested_cpv=suggested)
+    vector = services.query_vector(query.text)
     stems = query_stems(query.lexical_text)
     with Session(services.engine) as session:
         allowed = repository.allowed_keys(session, side.kind, filters)
@@ -114,7 +118,7 @@ def shortlist(
             i + 1,
             rows[r.candidate.key],
             r.score,
-            _explain(services, side, r, rows[r.candidate.key], evidence.get(r.candidate.key, []), stems, vector),
+            _explain(services, side, r, rows[r.candidate.key], evidence.get(r.candidate.key, []), stems, vector, query),
         )
         for i, r in enumerate(ranked)
     ]
@@ -128,13 +132,14 @@ def _explain(
     evidence: Sequence[Any],
     stems: list[str],
     vector: np.ndarray,
+    query: MatchQuery,
 ) -> Explanation:
     sentences, vectors = _sentence_vectors(services, side, row, evidence)
     sentence, similarity = best_sentence(vector, sentences, vectors) if sentences else (None, None)
     text = lexical_text(row, evidence)
     return Explanation(
         components=ranked.components,
-        shared_cpv=describe_cpv_matches(ranked.cpv_matches, services.catalog),
+        shared_cpv=describe_cpv_matches(ranked.cpv_matches, services.catalog, suggested=query.suggested_cpv),
         matched_terms=matched_terms(stems, text, weight=side.lexical.idf, distinctive=side.lexical.is_distinctive),
         best_sentence=sentence,
         best_sentence_similarity=round(similarity, 4) if similarity is not None else None,
@@ -193,13 +198,23 @@ def suppliers_for_need(
     k: int = 10,
     diversity: float = 0.0,
     weights: FusionWeights = DEFAULT_WEIGHTS,
+    suggest_missing_cpv: bool = True,
 ) -> tuple[Any, list[MatchResult]]:
     with Session(services.engine) as session:
         need = repository.get(session, NEEDS, need_id)
     if need is None:
         raise NotFound("need", need_id)
     query = _stored_query(need, services)
-    return need, shortlist(services, services.suppliers, query, filters=filters, k=k, diversity=diversity, weights=weights)
+    return need, shortlist(
+        services,
+        services.suppliers,
+        query,
+        filters=filters,
+        k=k,
+        diversity=diversity,
+        weights=weights,
+        suggest_missing_cpv=suggest_missing_cpv,
+    )
 
 
 def needs_for_supplier(

@@ -34,3 +34,12 @@ def test_bad_requests_name_the_field(client: TestClient) -> None:
     response = client.post("/cpv/suggest", json={"text": "x", "k": 50})
     assert response.status_code == 422
     assert {tuple(e["loc"])[-1] for e in response.json()["detail"]} == {"text", "k"}
+
+
+def test_a_need_without_codes_is_matched_with_clear_suggestions_marked_as_such(client: TestClient) -> None:
+    results = client.post("/match", json={"text": "snöröjning med eldrivna maskiner för kommunen", "k": 1}).json()["results"]
+    shared = results[0]["explanation"]["shared_cpv"]
+    assert shared and shared[0]["suggested"] is True and shared[0]["query_code"] == "90620000"
+    assert "(suggested)" in results[0]["explanation"]["summary"]
+    given = client.post("/match", json={"text": "snöröjning", "cpv_codes": ["90620000"], "k": 1}).json()["results"]
+    assert given[0]["explanation"]["shared_cpv"][0]["suggested"] is False
