@@ -49,7 +49,6 @@ class OcdsReport:
     suppliers_created: int = 0
     suppliers_enriched: int = 0
     suppliers_unchanged: int = 0
-    """New tenderers without a won contract: nothing to match on yet."""
     evidence_added: int = 0
     needs_created: int = 0
     needs_updated: int = 0

@@ -63,6 +63,51 @@ def _cpv_codes(row: Any) -> tuple[str, ...]:
     return tuple(getattr(row, "all_cpv_codes", None) or row.cpv_codes)
 
 
+@dataclass(frozen=True)
+class _Pool:
+    """The candidates of one query with what ranking and explaining need."""
+
+    candidates: list[Candidate]
+    rows: dict[int, Any]
+    lexical_bound: float
+    vectors: np.ndarray | None  # aligned with candidates, only when diversifying
+
+
+def _candidate_pool(
+    services: Services,
+    side: SideIndex,
+    vector: np.ndarray,
+    stems: list[str],
+    *,
+    filters: MatchFilters,
+    k: int,
+    exclude: Sequence[int],
+    with_vectors: bool,
+) -> _Pool:
+    """The nearest rows by meaning plus the best lexical hits, all within the filters exactly."""
+    with Session(services.engine) as session:
+        allowed = repository.allowed_keys(session, side.kind, filters)
+        with side.lock:
+            dense_keys, dense_scores = side.vectors.search(vector, max(DENSE_POOL, 5 * k), allowed)
+            lexical = side.lexical.query(stems, allowed)
+        dense = dict(zip(dense_keys.tolist(), dense_scores.tolist(), strict=True))
+        excluded = set(exclude)
+        pool = [key for key in dict.fromkeys([*dense, *lexical.top(max(LEXICAL_POOL, 2 * k))]) if key not in excluded]
+        with side.lock:  # rows deleted since the search have left the index: skip them
+            pool = [key for key in pool if key in side.vectors]
+            missing_dense = [key for key in pool if key not in dense]
+            if missing_dense:  # lexical-only hits still get their true cosine
+                dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ vector).tolist(), strict=True))
+            pool_vectors = side.vectors.vectors(pool) if with_vectors else None
+        rows = repository.get_by_keys(session, side.kind, pool)
+    kept = [i for i, key in enumerate(pool) if key in rows]  # and rows deleted since then
+    candidates = [
+        Candidate(key, _cpv_codes(rows[key]), location_of(rows[key]), dense[key], lexical.score(key))
+        for key in (pool[i] for i in kept)
+    ]
+    return _Pool(candidates, rows, lexical.bound, pool_vectors[kept] if pool_vectors is not None else None)
+
+
 def shortlist(
     services: Services,
     side: SideIndex,
@@ -86,30 +131,11 @@ def shortlist(
         query = replace(query, cpv_codes=suggested, suggested_cpv=suggested)
     vector = services.query_vector(query.text)
     stems = query_stems(query.lexical_text)
-    with Session(services.engine) as session:
-        allowed = repository.allowed_keys(session, side.kind, filters)
-        with side.lock:
-            dense_keys, dense_scores = side.vectors.search(vector, max(DENSE_POOL, 5 * k), allowed)
-            lexical = side.lexical.query(stems, allowed)
-        dense = dict(zip(dense_keys.tolist(), dense_scores.tolist(), strict=True))
-        excluded = set(exclude)
-        pool = [key for key in dict.fromkeys([*dense, *lexical.top(max(LEXICAL_POOL, 2 * k))]) if key not in excluded]
-        with side.lock:  # rows deleted since the search have left the index: skip them
-            pool = [key for key in pool if key in side.vectors]
-            missing_dense = [key for key in pool if key not in dense]
-            if missing_dense:  # lexical-only hits still get their true cosine
-                dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ vector).tolist(), strict=True))
-            pool_vectors = side.vectors.vectors(pool) if diversity > 0 else None
-        rows = repository.get_by_keys(session, side.kind, pool)
-    kept = [i for i, key in enumerate(pool) if key in rows]  # and rows deleted since then
-    candidates = [
-        Candidate(pool[i], _cpv_codes(rows[pool[i]]), location_of(rows[pool[i]]), dense[pool[i]], lexical.score(pool[i]))
-        for i in kept
-    ]
-    vectors = pool_vectors[kept] if pool_vectors is not None else None
+    pool = _candidate_pool(services, side, vector, stems, filters=filters, k=k, exclude=exclude, with_vectors=diversity > 0)
     ranked = rank_candidates(
-        query, candidates, k=k, lexical_bound=lexical.bound, weights=weights, diversity=diversity, vectors=vectors
+        query, pool.candidates, k=k, lexical_bound=pool.lexical_bound, weights=weights, diversity=diversity, vectors=pool.vectors
     )
+    rows = pool.rows
     if not explain:
         return [MatchResult(i + 1, rows[r.candidate.key], r.score, None) for i, r in enumerate(ranked)]
     evidence = side.evidence([r.candidate.key for r in ranked])
