@@ -116,6 +116,18 @@ def cpv_group_ranking(split: AwardSplit, need: AwardNotice) -> list[str]:
     return [h.id for h in sorted(split.suppliers.values(), key=lambda h: (-shared(h), -len(h.awards), h.id))]
 
 
+def incumbent_share(split: AwardSplit, cleaned_only: bool) -> tuple[int, int]:
+    """How many test needs were won by a supplier that had already won from the same buyer.
+
+    The matcher does not rank by such a relationship (a market dialogue must treat suppliers equally
+    and widen the field), but real awards reward it, which caps what a fair matcher can score here.
+    """
+    by_id = {h.id: h for h in split.suppliers.values()}
+    tests = [(n, rel) for n, rel in split.tests if not cleaned_only or n.id in split.cleaned]
+    won_before = sum(any(a.buyer_key == n.buyer_key for r in rel for a in by_id[r].awards) for n, rel in tests)
+    return won_before, len(tests)
+
+
 def _constant(ranking: list[str]) -> Callable[[AwardNotice], list[str]]:
     return lambda _need: ranking
 
@@ -202,6 +214,10 @@ def run(embedder: Embedder, out: Path, data: Path = UK_FILE) -> str:
         f"Model: {embedder.name}. UK Contracts Finder (Lancashire), split at {SPLIT_DATE}: "
         f"{len(split.suppliers)} suppliers profiled from their earlier awards, {len(split.tests)} later notices "
         f"with a known winner ({len(split.cleaned)} after removing near-repeats of a training notice by the same buyer). "
-        f"Loading and embedding took {index_seconds:.0f} s."
+        f"Loading and embedding took {index_seconds:.0f} s. "
+        "Incumbents: {0} of {1} test needs ({2} of {3} cleaned) were won by a supplier that had already won "
+        "from the same buyer; the matcher does not rank by buyer relationships.".format(
+            *incumbent_share(split, False), *incumbent_share(split, True)
+        )
     )
     return write_report(out, "Supplier ranking on real awards", intro, table)
