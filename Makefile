@@ -42,6 +42,7 @@ bench: install
 	$(VENV)/bin/matchmaker bench sample
 	$(VENV)/bin/matchmaker bench quality
 	$(VENV)/bin/matchmaker bench cpv
+	$(VENV)/bin/matchmaker bench speed --quick
 
 lint: install
 	$(VENV)/bin/ruff check .

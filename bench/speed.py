@@ -1,0 +1,260 @@
+"""``matchmaker bench speed``: how fast shortlists are at national scale, on this machine.
+
+N realistic supplier profiles (bench/profile_generator.py) are embedded with the real model once and
+their vectors cached under bench/work/; each size is then loaded into a fresh store with those
+vectors, and measured side by side in one run: the import+index path against the raw encoder,
+adding one supplier until it is shortlisted, shortlist latency in process (by phase) and over HTTP
+(with and without filters), 16 concurrent clients, and the peak memory of the serving process.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import numpy as np
+import uvicorn
+
+from bench.profile_generator import generate_profiles
+from bench.report import markdown_table, write_report
+from bench.sample_data import DATA, read_jsonl
+from indexer.documents import embedding_text, lexical_text
+from indexer.embedder import Embedder
+from service import shortlists, writes
+from service.container import Services, open_services
+from service.settings import Settings
+from service.timing import PHASES, PhaseTimer
+from store import repository
+from store.db import session_scope
+from store.models import SupplierCreate
+from store.repository import SUPPLIERS
+
+WORK = Path(__file__).resolve().parent / "work" / "speed"
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the report
+FILTERS = {"countries": ["NO"], "sizes": ["small", "medium"]}
+
+
+def _percentiles(ms: Sequence[float]) -> str:
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return f"{p50:.1f} / {p95:.1f} / {p99:.1f}"
+
+
+def _rss_mb() -> tuple[float, float]:
+    """Current and peak resident memory of this process, MB."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def query_texts() -> list[str]:
+    """Distinct need texts (so the query-vector cache does not flatter the numbers)."""
+    needs = read_jsonl(DATA / "needs.jsonl")
+    return (
+        [n["title"] for n in needs]
+        + [n["description"] for n in needs]
+        + [f"{n['title']}. {n['description'][:200]}" for n in needs]
+    )
+
+
+def cached_vectors(embedder: Embedder, services: Services, profiles: list[dict[str, Any]], seed: int) -> np.ndarray:
+    """Profile vectors as the indexer would compute them, embedded once and kept on disk."""
+    path = WORK / f"vectors.{embedder.name}.{len(profiles)}.{seed}.npy"
+    if path.exists():
+        return np.load(path)
+    rows = [SimpleNamespace(**p, evidence_cpv_codes=[], all_cpv_codes=p["cpv_codes"]) for p in profiles]
+    vectors = embedder.encode_documents([embedding_text(r, services.catalog) for r in rows], progress=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def load_precomputed(services: Services, profiles: list[dict[str, Any]], vectors: np.ndarray) -> float:
+    """Bulk-load rows and their cached vectors (the embedding is measured separately); seconds taken."""
+    started = time.perf_counter()
+    side = services.suppliers
+    with session_scope(services.engine) as session:
+        rows = [repository.upsert(session, SUPPLIERS, dict(p))[0] for p in profiles]
+    side.vectors.add([r.key for r in rows], vectors[: len(rows)], [r.revision for r in rows])
+    for row in rows:
+        side.lexical.upsert(row.key, lexical_text(row))
+    return time.perf_counter() - started
+
+
+def build_throughput(embedder: Embedder, profiles: list[dict[str, Any]]) -> list[list[object]]:
+    """Texts/s of the whole import+index path against the raw encoder on the same texts."""
+    sample = profiles[:300]
+    with tempfile.TemporaryDirectory() as home:
+        services = open_services(Settings(home=Path(home)), embedder=embedder)
+        texts = [embedding_text(SimpleNamespace(**p, all_cpv_codes=p["cpv_codes"]), services.catalog) for p in sample]
+        started = time.perf_counter()
+        embedder.encode_documents(texts)
+        raw = len(texts) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        writes.import_records(services, SUPPLIERS, [json.dumps(p, ensure_ascii=False) for p in sample])
+        full = len(texts) / (time.perf_counter() - started)
+        services.engine.dispose()
+    return [
+        ["raw SentenceTransformer.encode", f"{raw:.1f}", ""],
+        ["import + index (validate, store, embed, index)", f"{full:.1f}", f"{(raw / full - 1) * 100:+.0f} %"],
+    ]
+
+
+def _in_process(services: Services, texts: Sequence[str], filtered: bool) -> tuple[list[float], dict[str, float]]:
+    from matcher.filters import MatchFilters
+
+    filters = MatchFilters.build(**FILTERS) if filtered else MatchFilters()
+    timings: list[float] = []
+    phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+    for text in texts:
+        timer = PhaseTimer()
+        started = time.perf_counter()
+        shortlists.suppliers_for_text(services, text, filters=filters, k=10, timer=timer)
+        timings.append((time.perf_counter() - started) * 1000)
+        for name, seconds in timer.seconds.items():
+            phases[name] = phases.get(name, 0.0) + seconds * 1000 / len(texts)
+    return timings, phases
+
+
+def _serve(services: Services) -> tuple[uvicorn.Server, str]:
+    from api.main import create_app
+
+    config = uvicorn.Config(create_app(services=services), host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _http(base: str, texts: Sequence[str], filtered: bool) -> list[float]:
+    timings = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for text in texts:
+            body = {"text": text, "k": 10, **({"filters": FILTERS} if filtered else {})}
+            started = time.perf_counter()
+            client.post("/match", json=body).raise_for_status()
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def _concurrent(base: str, texts: Sequence[str], seconds: float, clients: int = 16) -> tuple[float, int, int]:
+    """Requests/s, requests and errors for ``clients`` loops on loopback, each stopping after ``seconds``."""
+    deadline = time.perf_counter() + seconds
+
+    def loop(offset: int) -> tuple[int, int]:
+        done = errors = 0
+        with httpx.Client(base_url=base, timeout=30) as client:
+            i = offset
+            while time.perf_counter() < deadline and done < 100_000:
+                try:
+                    client.post("/match", json={"text": texts[i % len(texts)], "k": 10}).raise_for_status()
+                except httpx.HTTPError:
+                    errors += 1
+                done += 1
+                i += clients
+        return done, errors
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(loop, range(clients)))
+    elapsed = time.perf_counter() - started
+    total = sum(r[0] for r in results)
+    return total / elapsed, total, sum(r[1] for r in results)
+
+
+def _add_and_find(services: Services) -> float:
+    """Seconds from creating a supplier to seeing it first in a shortlist for its own words."""
+    text = "Vi tilbyr autonome undervannsdroner for inspeksjon av kommunale sjøledninger og kaianlegg."
+    started = time.perf_counter()
+    writes.create(services, SUPPLIERS, SupplierCreate(id="NO-BRC-999999999", name="Dypsyn AS", description=text, country="NO"))
+    results = shortlists.suppliers_for_text(services, text, k=1)
+    if results[0].row.id != "NO-BRC-999999999":
+        raise RuntimeError("the new supplier was not shortlisted")
+    return time.perf_counter() - started
+
+
+def measure_size(
+    embedder: Embedder, profiles: list[dict[str, Any]], vectors: np.ndarray, concurrency_seconds: float
+) -> dict[str, Any]:
+    texts = query_texts()
+    with tempfile.TemporaryDirectory() as home:
+        services = open_services(Settings(home=Path(home)), embedder=embedder)
+        load_seconds = load_precomputed(services, profiles, vectors)
+        shortlists.suppliers_for_text(services, "warm-up", k=10)
+        plain, phases = _in_process(services, texts, filtered=False)
+        filtered, _ = _in_process(services, [f"{t} " for t in texts], filtered=True)
+        add_seconds = _add_and_find(services)
+        server, base = _serve(services)
+        http_plain = _http(base, [f"{t}  " for t in texts], filtered=False)
+        http_filtered = _http(base, [f"{t}   " for t in texts], filtered=True)
+        rps, total, errors = _concurrent(base, [f"{t}    " for t in texts], concurrency_seconds)
+        server.should_exit = True
+        rss, peak = _rss_mb()
+        services.engine.dispose()
+    return {
+        "load_seconds": load_seconds,
+        "plain": plain,
+        "filtered": filtered,
+        "phases": phases,
+        "add": add_seconds,
+        "http_plain": http_plain,
+        "http_filtered": http_filtered,
+        "rps": rps,
+        "requests": total,
+        "errors": errors,
+        "rss": rss,
+        "peak": peak,
+    }
+
+
+def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seconds: float = 60.0, seed: int = 0) -> str:
+    profiles = generate_profiles(max(sizes), seed=seed)
+    with tempfile.TemporaryDirectory() as home:
+        scratch = open_services(Settings(home=Path(home)), embedder=embedder)
+        vectors = cached_vectors(embedder, scratch, profiles, seed)
+        scratch.engine.dispose()
+    build = markdown_table(["path", "texts/s", "overhead"], build_throughput(embedder, profiles))
+    rows, phase_rows = [], []
+    for n in sizes:
+        m = measure_size(embedder, profiles[:n], vectors[:n], concurrency_seconds)
+        rows += [
+            [n, "in process", _percentiles(m["plain"]), _percentiles(m["filtered"])],
+            [n, "HTTP POST /match", _percentiles(m["http_plain"]), _percentiles(m["http_filtered"])],
+        ]
+        phase_rows.append([n, *(f"{m['phases'].get(p, 0.0):.1f}" for p in PHASES)])
+        rows.append(
+            [
+                n,
+                f"16 clients, {concurrency_seconds:.0f} s",
+                f"{m['rps']:.1f} req/s ({m['requests']} requests, {m['errors']} errors)",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                n,
+                "memory",
+                f"RSS {m['rss']:.0f} MB, peak {m['peak']:.0f} MB",
+                f"load {m['load_seconds']:.0f} s; add one + shortlist {m['add'] * 1000:.0f} ms",
+            ]
+        )
+    latency = markdown_table(["N", "what", "no filter: p50 / p95 / p99 ms", "country+size filter: p50 / p95 / p99 ms"], rows)
+    phases = markdown_table(["N", *[f"{p} (mean ms)" for p in PHASES]], phase_rows)
+    intro = (
+        f"Model: {embedder.name}. {len(query_texts())} distinct need texts per series, k = 10. "
+        "Build throughput on 300 generated profiles:\n\n"
+        + build
+        + "\n\nWhere in-process time goes (no filter):\n\n"
+        + phases
+        + "\n\nLatency and load:"
+    )
+    return write_report(out, "Speed and scale", intro, latency)
