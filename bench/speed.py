@@ -10,6 +10,7 @@ adding one supplier until it is shortlisted, shortlist latency in process (by ph
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import threading
 import time
