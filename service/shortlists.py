@@ -11,14 +11,15 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session
 
-from indexer.documents import embedding_text, evidence_line, evidence_passage, lexical_text
+from indexer.documents import embedding_text, lexical_text
 from indexer.sync import SideIndex
-from matcher.analysis import detect_language, matched_terms, query_stems, split_sentences
-from matcher.explain import Explanation, best_sentence, describe_cpv_matches
+from matcher.analysis import query_stems
+from matcher.explain import Explanation
 from matcher.filters import MatchFilters
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
 from matcher.geography import Location
-from matcher.ranking import Candidate, MatchQuery, RankedCandidate, rank_candidates
+from matcher.ranking import Candidate, MatchQuery, rank_candidates
+from service import explanations
 from service.container import Services
 from service.cpv_suggestions import confident_codes
 from service.errors import NotFound
@@ -41,23 +42,6 @@ class MatchResult:
 
 def location_of(row: Any) -> Location:
     return Location(row.country, row.region, tuple(getattr(row, "operating_countries", ()) or ()))
-
-
-def _sentence_vectors(
-    services: Services, side: SideIndex, row: Any, evidence: Sequence[Any]
-) -> tuple[tuple[str, ...], np.ndarray]:
-    """What an explanation can cite: the profile's sentences and its won contracts, with vectors."""
-
-    def compute() -> tuple[tuple[str, ...], np.ndarray]:
-        sentences = split_sentences(row.description) if (row.description or "").strip() else ()
-        shown = [*sentences, *(evidence_line(e) for e in evidence)]
-        compared = [*sentences, *(evidence_passage(e) for e in evidence)]
-        if not compared:  # nothing of its own to cite
-            return (), np.zeros((0, services.embedder.dim), dtype=np.float32)
-        language = detect_language(" ".join(compared))
-        return tuple(shown), services.embedder.encode_documents(compared, language=language)
-
-    return services.sentence_vectors.get_or_compute((side.kind.name, row.key, row.revision), compute)
 
 
 def _cpv_codes(row: Any) -> tuple[str, ...]:
@@ -161,38 +145,26 @@ def shortlist(
     with timer.phase("database"):
         evidence = side.evidence([r.candidate.key for r in ranked])
     with timer.phase("fusion + explanations"):
+        citable = explanations.citable_for(services, side, [rows[r.candidate.key] for r in ranked], evidence)
         return [
             MatchResult(
                 i + 1,
                 rows[r.candidate.key],
                 r.score,
-                _explain(services, side, r, rows[r.candidate.key], evidence.get(r.candidate.key, []), stems, vector, query),
+                explanations.explain(
+                    services,
+                    side,
+                    r,
+                    rows[r.candidate.key],
+                    evidence.get(r.candidate.key, []),
+                    citable[r.candidate.key],
+                    stems,
+                    vector,
+                    query,
+                ),
             )
             for i, r in enumerate(ranked)
         ]
-
-
-def _explain(
-    services: Services,
-    side: SideIndex,
-    ranked: RankedCandidate,
-    row: Any,
-    evidence: Sequence[Any],
-    stems: list[str],
-    vector: np.ndarray,
-    query: MatchQuery,
-) -> Explanation:
-    sentences, vectors = _sentence_vectors(services, side, row, evidence)
-    sentence, similarity = best_sentence(vector, sentences, vectors) if sentences else (None, None)
-    text = lexical_text(row, evidence)
-    return Explanation(
-        components=ranked.components,
-        shared_cpv=describe_cpv_matches(ranked.cpv_matches, services.catalog, suggested=query.suggested_cpv),
-        matched_terms=matched_terms(stems, text, weight=side.lexical.idf, distinctive=side.lexical.is_distinctive),
-        best_sentence=sentence,
-        best_sentence_similarity=round(similarity, 4) if similarity is not None else None,
-        location=ranked.geo.reason,
-    )
 
 
 def _stored_query(row: Any, services: Services, evidence: Sequence[Any] = ()) -> MatchQuery:
