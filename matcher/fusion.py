@@ -13,8 +13,8 @@ query's distinctive vocabulary a profile covers: one common word such as "electr
 terms earns a few percent, not the full credit that normalising by the best hit would give.
 
 Why these numbers: they are in units of the dense score's spread. Language-neutral cosines of a
-query's top 50 candidates have a standard deviation of about 0.064 (raw e5: 0.015; measured on the
-UK award benchmark), so full lexical coverage or an exact CPV match (0.16 each) is worth about 2.5
+query's top 50 candidates have a standard deviation of about 0.064 (raw e5: 0.015; measured once on
+the UK award data), so full lexical coverage or an exact CPV match (0.16 each) is worth about 2.5
 standard deviations of meaning, and location 0.04 breaks ties. History, for honesty: the first
 defaults (0.04/0.04/0.01) were reasoned on the raw e5 scale; once language-neutral vectors widened the
 spread they were scaled by the measured factor (≈ 4; an unsupervised statistic, no labels). Sample
