@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from matcher.cpv import significant
 
-LANGUAGES = ("en", "sv", "no")
 # Where a label is missing in a language, the closest one that exists (the official CPV list has no
 # Norwegian; written Danish is close to Bokmål).
 _FALLBACKS = {"no": ("no", "da", "en"), "sv": ("sv", "en"), "en": ("en",)}
@@ -35,14 +34,6 @@ class CpvCatalog:
                         return entry[candidate]
                 return next(iter(entry.values()))
         return None
-
-    def describe(self, code: str, lang: str = "en") -> str:
-        label = self.label(code, lang)
-        return f"{code} {label}" if label else code
-
-    @property
-    def is_official(self) -> bool:
-        return self.check_digits is not None
 
 
 def ancestors(code: str) -> list[str]:

@@ -190,7 +190,6 @@ class Counter(SQLModel, table=True):
     """Monotonic counters; ``revision`` is bumped by every write and stamped on the row written,
     so an index knows exactly which rows changed since it was saved."""
 
-    __table_args__ = (UniqueConstraint("name"),)
     name: str = Field(primary_key=True, max_length=40)
     value: int = 0
 

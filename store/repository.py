@@ -28,10 +28,6 @@ class EntityKind:
     public_model: type[SQLModel]
     market_table: type[Any] | None = None
 
-    @property
-    def key_column(self) -> Any:
-        return self.table.key
-
 
 SUPPLIERS = EntityKind(
     "supplier", models.Supplier, models.SupplierCpv, "supplier_key", models.SupplierPublic, models.SupplierMarket
@@ -217,7 +213,3 @@ def allowed_keys(session: Session, kind: EntityKind, filters: MatchFilters) -> l
             raise ValueError(f"a {kind.name} has no status")
         stmt = stmt.where(table.status.in_(filters.statuses))
     return [int(k) for k in session.exec(stmt)]
-
-
-def ids_for_keys(rows: dict[int, Any], keys: Sequence[int]) -> list[str]:
-    return [rows[k].id for k in keys if k in rows]
