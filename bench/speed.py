@@ -1,10 +1,11 @@
 """``matchmaker bench speed``: how fast shortlists are at national scale, on this machine.
 
 N realistic supplier profiles (bench/profile_generator.py) are embedded with the real model once and
-their vectors cached under bench/work/; each size is then loaded into a fresh store with those
-vectors, and measured side by side in one run: the import+index path against the raw encoder,
-adding one supplier until it is shortlisted, shortlist latency in process (by phase) and over HTTP
-(with and without filters), 16 concurrent clients, and the peak memory of the serving process.
+their vectors (and their passages' vectors, for explanations) cached under bench/work/ in resumable
+parts; each size is then loaded into a fresh store with those vectors, and measured side by side in
+one run: the import+index path against the raw encoder, adding one supplier until it is shortlisted,
+shortlist latency in process (by phase) and over HTTP (with and without filters), 16 concurrent
+clients, and the peak memory of the serving process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,12 +25,13 @@ from typing import Any
 import httpx
 import numpy as np
 import uvicorn
+from tqdm import tqdm
 
 from bench.profile_generator import generate_profiles
 from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, read_jsonl
-from indexer.documents import embedding_text, lexical_text
-from indexer.embedder import Embedder
+from indexer.documents import embedding_document, embedding_text, lexical_text
+from indexer.embedder import Embedder, encode_with_spans
 from service import shortlists, writes
 from service.container import Services, open_services
 from service.settings import Settings
@@ -64,26 +67,53 @@ def query_texts() -> list[str]:
     )
 
 
-def cached_vectors(embedder: Embedder, services: Services, profiles: list[dict[str, Any]], seed: int) -> np.ndarray:
-    """Profile vectors as the indexer would compute them, embedded once and kept on disk."""
-    path = WORK / f"vectors.{embedder.name}.{len(profiles)}.{seed}.npy"
-    if path.exists():
-        return np.load(path)
+CACHE_PART = 2_000  # profiles per cache file, so an interrupted embedding resumes where it stopped
+
+
+@dataclass(frozen=True)
+class CachedEmbeddings:
+    vectors: np.ndarray
+    passages: list[np.ndarray]  # per profile, float16 as cached
+
+
+def _embed_part(embedder: Embedder, services: Services, profiles: list[dict[str, Any]], path: Path) -> None:
     rows = [SimpleNamespace(**p, evidence_cpv_codes=[], all_cpv_codes=p["cpv_codes"]) for p in profiles]
-    vectors = embedder.encode_documents([embedding_text(r, services.catalog) for r in rows], progress=True)
-    WORK.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
+    documents = [embedding_document(r, services.catalog) for r in rows]
+    vectors, passages = encode_with_spans(embedder, [d.text for d in documents], [d.spans for d in documents])
+    counts = np.array([len(p) for p in passages], dtype=np.int32)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, vectors=vectors, counts=counts, passages=np.vstack(passages).astype(np.float16))
+    tmp.replace(path)
 
 
-def load_precomputed(services: Services, profiles: list[dict[str, Any]], vectors: np.ndarray) -> float:
+def cached_embeddings(embedder: Embedder, services: Services, profiles: list[dict[str, Any]], seed: int) -> CachedEmbeddings:
+    """Profile and passage vectors as the indexer computes them, embedded once and kept on disk."""
+    folder = WORK / f"{embedder.name}.seed{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = [(start, min(CACHE_PART, len(profiles) - start)) for start in range(0, len(profiles), CACHE_PART)]
+    paths = [folder / f"{start:07d}.{count}.npz" for start, count in parts]
+    todo = list(zip(parts, paths, strict=True))
+    for (start, count), path in tqdm(todo, desc="embedding benchmark profiles (cached)", unit="part"):
+        if not path.exists():
+            _embed_part(embedder, services, profiles[start : start + count], path)
+    vectors, passages = [], []
+    for path in paths:
+        with np.load(path) as part:
+            vectors.append(part["vectors"])
+            bounds = np.concatenate([[0], np.cumsum(part["counts"])])
+            passages += [part["passages"][bounds[i] : bounds[i + 1]] for i in range(len(part["counts"]))]
+    return CachedEmbeddings(np.vstack(vectors), passages)
+
+
+def load_precomputed(services: Services, profiles: list[dict[str, Any]], cached: CachedEmbeddings) -> float:
     """Bulk-load rows and their cached vectors (the embedding is measured separately); seconds taken."""
     started = time.perf_counter()
     side = services.suppliers
     with session_scope(services.engine) as session:
         rows = [repository.upsert(session, SUPPLIERS, dict(p))[0] for p in profiles]
-    side.vectors.add([r.key for r in rows], vectors[: len(rows)], [r.revision for r in rows])
-    for row in rows:
+    side.vectors.add([r.key for r in rows], cached.vectors[: len(rows)], [r.revision for r in rows])
+    for row, passages in zip(rows, cached.passages, strict=False):
+        side.passages.put(row.key, row.revision, passages.astype(np.float32))
         side.lexical.upsert(row.key, lexical_text(row))
     return time.perf_counter() - started
 
@@ -184,12 +214,12 @@ def _add_and_find(services: Services) -> float:
 
 
 def measure_size(
-    embedder: Embedder, profiles: list[dict[str, Any]], vectors: np.ndarray, concurrency_seconds: float
+    embedder: Embedder, profiles: list[dict[str, Any]], cached: CachedEmbeddings, concurrency_seconds: float
 ) -> dict[str, Any]:
     texts = query_texts()
     with tempfile.TemporaryDirectory() as home:
         services = open_services(Settings(home=Path(home)), embedder=embedder)
-        load_seconds = load_precomputed(services, profiles, vectors)
+        load_seconds = load_precomputed(services, profiles, cached)
         shortlists.suppliers_for_text(services, "warm-up", k=10)
         plain, phases = _in_process(services, texts, filtered=False)
         filtered, _ = _in_process(services, [f"{t} " for t in texts], filtered=True)
@@ -221,12 +251,13 @@ def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seco
     profiles = generate_profiles(max(sizes), seed=seed)
     with tempfile.TemporaryDirectory() as home:
         scratch = open_services(Settings(home=Path(home)), embedder=embedder)
-        vectors = cached_vectors(embedder, scratch, profiles, seed)
+        cached = cached_embeddings(embedder, scratch, profiles, seed)
         scratch.engine.dispose()
     build = markdown_table(["path", "texts/s", "overhead"], build_throughput(embedder, profiles))
     rows, phase_rows = [], []
     for n in sizes:
-        m = measure_size(embedder, profiles[:n], vectors[:n], concurrency_seconds)
+        subset = CachedEmbeddings(cached.vectors[:n], cached.passages[:n])
+        m = measure_size(embedder, profiles[:n], subset, concurrency_seconds)
         rows += [
             [n, "in process", _percentiles(m["plain"]), _percentiles(m["filtered"])],
             [n, "HTTP POST /match", _percentiles(m["http_plain"]), _percentiles(m["http_filtered"])],

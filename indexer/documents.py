@@ -10,19 +10,23 @@ of 2022) from 0.619 to 0.667; dropping the CPV labels lowered both. Labels are w
 own language so the text stays monolingual. The lexical text keeps every contract's title and
 description (BM25 copes with boilerplate, and dropping descriptions there lowered test recall), but
 no CPV labels (shared codes are scored on their own, and label words would count twice).
+
+Explanations cite the sentence or contract title closest to the query. Their vectors are pooled from
+the token embeddings of the same forward pass that embeds the row (``EmbeddingDocument.passages`` say
+where each lies in the text), so nothing is embedded at query time and indexing costs no extra pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from matcher.analysis import detect_language
+from matcher.analysis import detect_language, sentence_spans
 from matcher.catalog import CpvCatalog
 
 MAX_LABELS = 6
 MAX_TITLES = 30
-DESCRIPTION_CHARS = 300  # of a contract's description, when an explanation compares it
 
 
 def _heading(row: Any) -> str | None:
@@ -44,24 +48,55 @@ def evidence_line(item: Any) -> str:
     return line
 
 
-def evidence_passage(item: Any) -> str:
-    """What a won contract is compared by: its title and the start of its description."""
-    return f"{item.title}. {(item.description or '')[:DESCRIPTION_CHARS]}".strip()
-
-
 def lexical_text(row: Any, evidence: Sequence[Any] = ()) -> str:
     parts = [_own_text(row)] + [f"{e.title}. {e.description or ''}" for e in evidence]
     return "\n".join(p for p in parts if p)
 
 
-def embedding_text(row: Any, catalog: CpvCatalog, evidence: Sequence[Any] = ()) -> str:
+@dataclass(frozen=True)
+class Passage:
+    """A part of the embedding text an explanation may cite: a sentence of the row's own description
+    or a won contract's title, shown as ``shown`` and found at ``start:end`` of the text."""
+
+    shown: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class EmbeddingDocument:
+    text: str
+    passages: tuple[Passage, ...]
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return [(p.start, p.end) for p in self.passages]
+
+
+def embedding_document(row: Any, catalog: CpvCatalog, evidence: Sequence[Any] = ()) -> EmbeddingDocument:
+    """The text a row is embedded by, and where its citable sentences and contract titles lie in it."""
+    description = (row.description or "").strip()
     own = _own_text(row)
     lang = detect_language(own or " ".join(e.title for e in evidence))
-    parts = [own]
+    passages: list[Passage] = []
+    if description:
+        offset = len(own) - len(description)
+        passages += [Passage(description[a:b], offset + a, offset + b) for a, b in sentence_spans(description)]
+    parts = [own] if own else []
     if evidence:
-        parts.append("; ".join(e.title for e in evidence[:MAX_TITLES]))
+        cursor = len(own) + 1 if own else 0
+        titles: list[str] = []
+        for item in evidence[:MAX_TITLES]:
+            passages.append(Passage(evidence_line(item), cursor, cursor + len(item.title)))
+            titles.append(item.title)
+            cursor += len(item.title) + 2
+        parts.append("; ".join(titles))
     codes = getattr(row, "all_cpv_codes", None) or row.cpv_codes
     labels = list(dict.fromkeys(label for label in (catalog.label(c, lang) for c in codes[:MAX_LABELS]) if label))
     if labels:
         parts.append(f"CPV: {'; '.join(labels)}")
-    return "\n".join(p for p in parts if p)
+    return EmbeddingDocument("\n".join(parts), tuple(passages))
+
+
+def embedding_text(row: Any, catalog: CpvCatalog, evidence: Sequence[Any] = ()) -> str:
+    return embedding_document(row, catalog, evidence).text

@@ -11,9 +11,11 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from matcher.analysis import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,32 @@ class Embedder(Protocol):
         """``language`` (sv/no/en), when the caller knows it, overrides per-text detection where an
         embedder uses it (short sentences of one profile share the profile's language)."""
         ...
+
+
+Spans = Sequence[tuple[int, int]]
+
+
+def encode_with_spans(
+    embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans], *, progress: bool = False
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Document vectors, and for each document one unit vector per character span of it.
+
+    Embedders that can pool spans out of the document's own forward pass do (``encode_documents_with_spans``);
+    others embed each span's text on its own, in the document's language. A span the model never read
+    (past its token limit) gets a zero vector.
+    """
+    native = getattr(embedder, "encode_documents_with_spans", None)
+    if native is not None:
+        vectors, pooled = native(texts, spans, progress=progress)
+        return vectors, pooled
+    vectors = embedder.encode_documents(texts, progress=progress)
+    return vectors, [_encode_pieces(embedder, text, text_spans) for text, text_spans in zip(texts, spans, strict=True)]
+
+
+def _encode_pieces(embedder: Embedder, text: str, spans: Spans) -> np.ndarray:
+    if not spans:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return embedder.encode_documents([text[a:b] for a, b in spans], language=detect_language(text))
 
 
 class SentenceTransformerEmbedder:
@@ -74,6 +102,50 @@ class SentenceTransformerEmbedder:
 
     def encode_documents(self, texts: Sequence[str], *, progress: bool = False, language: str | None = None) -> np.ndarray:
         return self._encode(texts, "passage", progress)
+
+    def encode_documents_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Spans], *, progress: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, and span vectors mean-pooled from the same pass's token embeddings."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        prompt = self._prompts.get("passage") or ""
+        with self._lock:
+            outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
+                list(texts),
+                prompt_name="passage" if prompt else None,
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                output_value=None,
+                show_progress_bar=progress,
+            )
+        tokenizer = self._model.tokenizer
+        encoded = tokenizer(
+            [prompt + t for t in texts], return_offsets_mapping=True, truncation=True, max_length=self._model.max_seq_length
+        )
+        vectors = np.vstack([o["sentence_embedding"].float().numpy() for o in outputs]).astype(np.float32)
+        pooled = []
+        for i, (text, text_spans) in enumerate(zip(texts, spans, strict=True)):
+            ids, offsets = encoded["input_ids"][i], np.asarray(encoded["offset_mapping"][i]).reshape(-1, 2)
+            tokens = outputs[i]["token_embeddings"][: len(ids)].float().numpy()
+            if outputs[i]["input_ids"][: len(ids)].tolist() != list(ids):  # tokenised differently: embed the spans
+                log.warning("token offsets do not match the model's input; embedding %d spans separately", len(text_spans))
+                pooled.append(_encode_pieces(self, text, text_spans))
+                continue
+            pooled.append(pool_spans(tokens, offsets - len(prompt), text_spans))
+        return np.ascontiguousarray(vectors), pooled
+
+
+def pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: Spans) -> np.ndarray:
+    """Unit mean of the token vectors overlapping each (start, end) span; zero where none does."""
+    pooled = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    real = offsets[:, 1] > offsets[:, 0]  # special and padding tokens have empty offsets
+    for j, (start, end) in enumerate(spans):
+        inside = real & (offsets[:, 0] < end) & (offsets[:, 1] > start)
+        if inside.any():
+            mean = tokens[inside].mean(axis=0)
+            pooled[j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return pooled
 
 
 def _best_device() -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.embedder import Embedder
+from indexer.embedder import Embedder, Spans, encode_with_spans
 from matcher.analysis import LANGUAGES, detect_language
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,21 @@ class LanguageNeutralEmbedder:
 
     def encode_documents(self, texts: Sequence[str], *, progress: bool = False, language: str | None = None) -> np.ndarray:
         return self._neutralise(texts, self.inner.encode_documents(texts, progress=progress), language)
+
+    def encode_documents_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Spans], *, progress: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Spans share their document's language, and a span the model never read stays zero."""
+        vectors, pooled = encode_with_spans(self.inner, texts, spans, progress=progress)
+        languages = [detect_language(t) for t in texts]
+        neutral = [self._neutralise_rows(p, lang) for p, lang in zip(pooled, languages, strict=True)]
+        return self._neutralise(texts, vectors, None), neutral
+
+    def _neutralise_rows(self, vectors: np.ndarray, language: str) -> np.ndarray:
+        read = np.linalg.norm(vectors, axis=1) > 0
+        centred = np.where(read[:, None], vectors - self.means[language], 0.0)
+        norms = np.linalg.norm(centred, axis=1, keepdims=True)
+        return np.ascontiguousarray(centred / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def load_or_estimate(inner: Embedder, reference: Sequence[str], cache_dir: Path) -> LanguageNeutralEmbedder:

@@ -18,9 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from tqdm import tqdm
 
-from indexer.documents import embedding_text, lexical_text
-from indexer.embedder import Embedder
+from indexer.documents import embedding_document, lexical_text
+from indexer.embedder import Embedder, encode_with_spans
 from indexer.lexical import LexicalIndex
+from indexer.passage_vectors import PassageVectors
 from indexer.vector_index import FaissVectorIndex, IndexMeta
 from matcher.catalog import CpvCatalog
 from store import repository
@@ -48,8 +49,13 @@ class SideIndex:
         self.catalog = catalog
         self.path = path
         self.vectors = FaissVectorIndex(embedder.dim)
+        self.passages = PassageVectors(embedder.dim)
         self.lexical = LexicalIndex()
         self.lock = threading.RLock()
+
+    @property
+    def passages_path(self) -> Path:
+        return self.path.with_suffix(".passages.npz")
 
     # ------------------------------------------------------------ writes
 
@@ -63,11 +69,12 @@ class SideIndex:
         ):
             chunk = rows[start : start + EMBED_CHUNK]
             evidence = self.evidence([r.key for r in chunk])
-            texts = [embedding_text(r, self.catalog, evidence.get(r.key, ())) for r in chunk]
-            vectors = self.embedder.encode_documents(texts)
+            documents = [embedding_document(r, self.catalog, evidence.get(r.key, ())) for r in chunk]
+            vectors, passages = encode_with_spans(self.embedder, [d.text for d in documents], [d.spans for d in documents])
             with self.lock:
                 self.vectors.add([r.key for r in chunk], vectors, [r.revision for r in chunk])
-                for row in chunk:
+                for row, row_passages in zip(chunk, passages, strict=True):
+                    self.passages.put(row.key, row.revision, row_passages)
                     self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
 
     def rows(self, keys: Sequence[int]) -> dict[int, Any]:
@@ -85,6 +92,7 @@ class SideIndex:
         keys = list(keys)
         with self.lock:
             self.vectors.remove(keys)
+            self.passages.remove(keys)
             self.lexical.remove(keys)
 
     # ------------------------------------------------------------ start-up and rebuild
@@ -94,6 +102,8 @@ class SideIndex:
         if not self.path.exists():
             return False
         self.vectors, meta = FaissVectorIndex.load(self.path, expect_model=self.embedder.name, expect_dim=self.embedder.dim)
+        if self.passages_path.exists():
+            self.passages = PassageVectors.load(self.passages_path, self.embedder.dim)
         log.info("loaded %s index: %d vectors at revision %d", self.kind.name, meta.count, meta.revision)
         return True
 
@@ -102,8 +112,9 @@ class SideIndex:
         engine = self.engine
         with Session(engine) as session:
             in_db = repository.revisions(session, self.kind)
-        indexed = self.vectors.revisions()
-        ghosts = [k for k in indexed if k not in in_db]
+        vector_revisions = self.vectors.revisions()
+        indexed = {k: rev for k, rev in vector_revisions.items() if self.passages.revision(k) == rev}
+        ghosts = [k for k in {*vector_revisions, *self.passages.keys()} if k not in in_db]
         todo = [k for k, rev in in_db.items() if indexed.get(k) != rev]
         self.remove(ghosts)
         with Session(engine) as session:
@@ -125,6 +136,7 @@ class SideIndex:
     def rebuild(self, *, progress: bool = False) -> ReconcileReport:
         with self.lock:
             self.vectors = FaissVectorIndex(self.embedder.dim)
+            self.passages = PassageVectors(self.embedder.dim)
             self.lexical = LexicalIndex()
         return self.reconcile(progress=progress)
 
@@ -132,4 +144,5 @@ class SideIndex:
         with self.lock:
             meta = IndexMeta(model=self.embedder.name, dim=self.embedder.dim, count=len(self.vectors), revision=revision)
             self.vectors.save(self.path, meta)
+            self.passages.save(self.passages_path)
         log.info("saved %s index (%d vectors) to %s", self.kind.name, meta.count, self.path)

@@ -178,13 +178,28 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(A-ZÆØÅÄÖÉ0-9])|\n+")
 
 
 @lru_cache(maxsize=4096)
+def sentence_spans(text: str, min_chars: int = 12) -> tuple[tuple[int, int], ...]:
+    """Where each sentence of a profile lies in it, as (start, end) character offsets.
+
+    Very short fragments are joined to their neighbour. Offsets (not copies) let the indexer pool a
+    sentence's vector out of the whole profile's forward pass.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for boundary in [*_SENTENCE_END.finditer(text), None]:
+        end = boundary.start() if boundary else len(text)
+        piece = text[start:end]
+        if piece.strip():
+            lo = start + len(piece) - len(piece.lstrip())
+            hi = start + len(piece.rstrip())
+            if spans and hi - lo < min_chars:
+                spans[-1] = (spans[-1][0], hi)
+            else:
+                spans.append((lo, hi))
+        start = boundary.end() if boundary else len(text)
+    return tuple(spans)
+
+
 def split_sentences(text: str, min_chars: int = 12) -> tuple[str, ...]:
     """Sentences of a profile; very short fragments are joined to their neighbour."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
-    sentences: list[str] = []
-    for part in parts:
-        if sentences and len(part) < min_chars:
-            sentences[-1] = f"{sentences[-1]} {part}"
-        else:
-            sentences.append(part)
-    return tuple(sentences) or (text.strip(),)
+    return tuple(text[a:b] for a, b in sentence_spans(text, min_chars)) or (text.strip(),)

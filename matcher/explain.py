@@ -63,10 +63,18 @@ def describe_cpv_matches(
     ]
 
 
-def best_sentence(query_vector: np.ndarray, sentences: Sequence[str], sentence_vectors: np.ndarray) -> tuple[str, float]:
-    """The sentence whose embedding is closest to the query, and its cosine."""
-    if len(sentences) != len(sentence_vectors) or not sentences:
-        raise ValueError("need one vector per sentence and at least one sentence")
-    sims = sentence_vectors @ query_vector
+def best_sentence(
+    query_vector: np.ndarray, sentences: Sequence[str], sentence_vectors: np.ndarray
+) -> tuple[str | None, float | None]:
+    """The sentence whose embedding is closest to the query, and its cosine.
+
+    A zero vector marks a sentence the model never read (past its token limit): it is never cited.
+    """
+    if len(sentences) != len(sentence_vectors):
+        raise ValueError("need one vector per sentence")
+    read = np.linalg.norm(sentence_vectors, axis=1) > 0 if len(sentences) else np.zeros(0, dtype=bool)
+    if not read.any():
+        return None, None
+    sims = np.where(read, sentence_vectors @ query_vector, -np.inf)
     best = int(np.argmax(sims))
     return sentences[best], float(sims[best])

@@ -38,7 +38,6 @@ class Services:
     suppliers: SideIndex
     needs: SideIndex
     query_vectors: LruCache
-    sentence_vectors: LruCache
     cpv_labels: CpvLabelIndex
 
     def query_vector(self, text: str) -> np.ndarray:
@@ -101,7 +100,6 @@ def open_services(
         suppliers=SideIndex(SUPPLIERS, embedder, catalog, index_dir / "suppliers.npz", engine),
         needs=SideIndex(NEEDS, embedder, catalog, index_dir / "needs.npz", engine),
         query_vectors=LruCache(2048),
-        sentence_vectors=LruCache(4096),
         cpv_labels=CpvLabelIndex.build(embedder, catalog, MODEL_CACHE / "cpv_labels"),
     )
     for side in (services.suppliers, services.needs):

@@ -4,14 +4,13 @@ the words both texts share, and the sentence (or won contract) of the profile cl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
 
-from indexer.documents import evidence_line, evidence_passage, lexical_text
+from indexer.documents import embedding_document, lexical_text
 from indexer.sync import SideIndex
-from matcher.analysis import detect_language, matched_terms, split_sentences
+from matcher.analysis import matched_terms
 from matcher.explain import Explanation, best_sentence, describe_cpv_matches
 from matcher.ranking import MatchQuery, RankedCandidate
 from service.container import Services
@@ -19,33 +18,22 @@ from service.container import Services
 Citable = tuple[tuple[str, ...], np.ndarray]  # what an explanation may cite, and its vectors
 
 
-def _citable_texts(row: Any, evidence: Sequence[Any]) -> tuple[list[str], list[str]]:
-    """The profile's sentences and its won contracts: as shown, and as compared with the query."""
-    sentences = split_sentences(row.description) if (row.description or "").strip() else ()
-    shown = [*sentences, *(evidence_line(e) for e in evidence)]
-    compared = [*sentences, *(evidence_passage(e) for e in evidence)]
-    return shown, compared
+def citable_for(side: SideIndex, rows: Sequence[Any], evidence: dict[int, list[Any]]) -> dict[int, Citable]:
+    """The passages of these rows an explanation may cite, with the vectors stored when they were indexed.
 
-
-def citable_for(services: Services, side: SideIndex, rows: Sequence[Any], evidence: dict[int, list[Any]]) -> dict[int, Citable]:
-    """Citable texts with vectors for these rows, cached per row revision.
-
-    Embedding the sentences of all uncached rows in one call was measured (bench speed --quick):
-    249 → 240 ms mean, within noise, so each row is embedded on its own. The real lever is not to
-    embed at query time at all (a next step for issue 4).
+    Nothing is embedded here: a row whose stored passages do not fit its current text (indexed from an
+    older revision, or not yet) cites nothing rather than something wrong.
     """
-    empty = np.zeros((0, services.embedder.dim), dtype=np.float32)
-
-    def compute(row: Any) -> Citable:
-        shown, compared = _citable_texts(row, evidence.get(row.key, ()))
-        if not compared:  # nothing of its own to cite
-            return (), empty
-        language = detect_language(" ".join(compared))
-        return tuple(shown), services.embedder.encode_documents(compared, language=language)
-
+    empty: Citable = ((), np.zeros((0, side.embedder.dim), dtype=np.float32))
     found: dict[int, Citable] = {}
     for row in rows:
-        found[row.key] = services.sentence_vectors.get_or_compute((side.kind.name, row.key, row.revision), partial(compute, row))
+        document = embedding_document(row, side.catalog, evidence.get(row.key, ()))
+        with side.lock:
+            vectors = side.passages.get(row.key, row.revision)
+        if vectors is None or len(vectors) != len(document.passages):
+            found[row.key] = empty
+            continue
+        found[row.key] = (tuple(p.shown for p in document.passages), vectors)
     return found
 
 
@@ -61,7 +49,7 @@ def explain(
     query: MatchQuery,
 ) -> Explanation:
     sentences, vectors = citable
-    sentence, similarity = best_sentence(vector, sentences, vectors) if sentences else (None, None)
+    sentence, similarity = best_sentence(vector, sentences, vectors)
     text = lexical_text(row, evidence)
     return Explanation(
         components=ranked.components,

@@ -145,7 +145,7 @@ def shortlist(
     with timer.phase("database"):
         evidence = side.evidence([r.candidate.key for r in ranked])
     with timer.phase("fusion + explanations"):
-        citable = explanations.citable_for(services, side, [rows[r.candidate.key] for r in ranked], evidence)
+        citable = explanations.citable_for(side, [rows[r.candidate.key] for r in ranked], evidence)
         return [
             MatchResult(
                 i + 1,
