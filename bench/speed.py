@@ -32,6 +32,7 @@ from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, read_jsonl
 from indexer.documents import embedding_document, embedding_text, lexical_text
 from indexer.embedder import Embedder, encode_with_spans
+from indexer.row_facts import row_facts
 from service import shortlists, writes
 from service.container import Services, open_services
 from service.settings import Settings
@@ -115,6 +116,7 @@ def load_precomputed(services: Services, profiles: list[dict[str, Any]], cached:
     for row, passages in zip(rows, cached.passages, strict=False):
         side.passages.put(row.key, row.revision, passages.astype(np.float32))
         side.lexical.upsert(row.key, lexical_text(row))
+        side.facts[row.key] = row_facts(row)
     return time.perf_counter() - started
 
 

@@ -73,29 +73,34 @@ class EmbeddingDocument:
         return [(p.start, p.end) for p in self.passages]
 
 
-def embedding_document(row: Any, catalog: CpvCatalog, evidence: Sequence[Any] = ()) -> EmbeddingDocument:
-    """The text a row is embedded by, and where its citable sentences and contract titles lie in it."""
+def citable_passages(row: Any, evidence: Sequence[Any] = ()) -> tuple[Passage, ...]:
+    """The sentences of a row's own description and its won contracts' titles (the first
+    ``MAX_TITLES``), where ``embedding_document`` puts them in the embedding text."""
     description = (row.description or "").strip()
     own = _own_text(row)
-    lang = detect_language(own or " ".join(e.title for e in evidence))
     passages: list[Passage] = []
     if description:
         offset = len(own) - len(description)
         passages += [Passage(description[a:b], offset + a, offset + b) for a, b in sentence_spans(description)]
+    cursor = len(own) + 1 if own else 0
+    for item in evidence[:MAX_TITLES]:
+        passages.append(Passage(evidence_line(item), cursor, cursor + len(item.title)))
+        cursor += len(item.title) + 2  # titles are joined by "; "
+    return tuple(passages)
+
+
+def embedding_document(row: Any, catalog: CpvCatalog, evidence: Sequence[Any] = ()) -> EmbeddingDocument:
+    """The text a row is embedded by, and where its citable sentences and contract titles lie in it."""
+    own = _own_text(row)
+    lang = detect_language(own or " ".join(e.title for e in evidence))
     parts = [own] if own else []
     if evidence:
-        cursor = len(own) + 1 if own else 0
-        titles: list[str] = []
-        for item in evidence[:MAX_TITLES]:
-            passages.append(Passage(evidence_line(item), cursor, cursor + len(item.title)))
-            titles.append(item.title)
-            cursor += len(item.title) + 2
-        parts.append("; ".join(titles))
+        parts.append("; ".join(e.title for e in evidence[:MAX_TITLES]))
     codes = getattr(row, "all_cpv_codes", None) or row.cpv_codes
     labels = list(dict.fromkeys(label for label in (catalog.label(c, lang) for c in codes[:MAX_LABELS]) if label))
     if labels:
         parts.append(f"CPV: {'; '.join(labels)}")
-    return EmbeddingDocument("\n".join(parts), tuple(passages))
+    return EmbeddingDocument("\n".join(parts), citable_passages(row, evidence))
 
 
 def embedding_text(row: Any, catalog: CpvCatalog, evidence: Sequence[Any] = ()) -> str:

@@ -22,6 +22,7 @@ from indexer.documents import embedding_document, lexical_text
 from indexer.embedder import Embedder, encode_with_spans
 from indexer.lexical import LexicalIndex
 from indexer.passage_vectors import PassageVectors
+from indexer.row_facts import RowFacts, row_facts
 from indexer.vector_index import FaissVectorIndex, IndexMeta
 from matcher.catalog import CpvCatalog
 from store import repository
@@ -51,6 +52,7 @@ class SideIndex:
         self.vectors = FaissVectorIndex(embedder.dim)
         self.passages = PassageVectors(embedder.dim)
         self.lexical = LexicalIndex()
+        self.facts: dict[int, RowFacts] = {}
         self.lock = threading.RLock()
 
     @property
@@ -76,6 +78,7 @@ class SideIndex:
                 for row, row_passages in zip(chunk, passages, strict=True):
                     self.passages.put(row.key, row.revision, row_passages)
                     self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
+                    self.facts[row.key] = row_facts(row)
 
     def rows(self, keys: Sequence[int]) -> dict[int, Any]:
         with Session(self.engine) as session:
@@ -94,6 +97,8 @@ class SideIndex:
             self.vectors.remove(keys)
             self.passages.remove(keys)
             self.lexical.remove(keys)
+            for key in keys:
+                self.facts.pop(int(key), None)
 
     # ------------------------------------------------------------ start-up and rebuild
 
@@ -121,23 +126,26 @@ class SideIndex:
             for start in range(0, len(todo), 4 * EMBED_CHUNK):
                 rows = repository.get_by_keys(session, self.kind, todo[start : start + 4 * EMBED_CHUNK])
                 self.index_rows(list(rows.values()), progress=progress)
-            self._load_lexical(session, skip=set(todo))
+            self._load_unchanged(session, skip=set(todo))
         report = ReconcileReport(embedded=len(todo), removed=len(ghosts), total=len(self.vectors))
         log.info("%s index reconciled: %d embedded, %d removed, %d in all", self.kind.name, *report.__dict__.values())
         return report
 
-    def _load_lexical(self, session: Session, skip: set[int]) -> None:
-        """The lexical index lives in memory: tokenise rows the vector pass did not touch."""
+    def _load_unchanged(self, session: Session, skip: set[int]) -> None:
+        """The lexical index and the row facts live in memory: load rows the vector pass did not touch."""
         rows = [row for row in session.exec(select(self.kind.table)) if row.key not in skip]
         evidence = repository.evidence_for(session, [r.key for r in rows]) if self.kind is SUPPLIERS else {}
-        for row in rows:
-            self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
+        with self.lock:
+            for row in rows:
+                self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
+                self.facts[row.key] = row_facts(row)
 
     def rebuild(self, *, progress: bool = False) -> ReconcileReport:
         with self.lock:
             self.vectors = FaissVectorIndex(self.embedder.dim)
             self.passages = PassageVectors(self.embedder.dim)
             self.lexical = LexicalIndex()
+            self.facts = {}
         return self.reconcile(progress=progress)
 
     def save(self, revision: int) -> None:

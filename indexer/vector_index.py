@@ -1,6 +1,6 @@
-"""The ``VectorIndex`` protocol and its exact FAISS implementation.
+"""The ``VectorIndex`` protocol and its exhaustive FAISS implementation.
 
-Vectors are keyed by the store's integer primary keys (``IndexIDMap2`` over exact inner product),
+Vectors are keyed by the store's integer primary keys (``IndexIDMap2`` over a flat float16 store),
 and each key remembers the row revision it was embedded from, so reconciliation with the database
 knows what is missing, stale or gone. Saved atomically as one file.
 """
@@ -51,11 +51,18 @@ class VectorIndex(Protocol):
 
 
 class FaissVectorIndex:
-    """Exact inner-product search over unit vectors (cosine), one OpenMP thread per query."""
+    """Exhaustive inner-product search over unit vectors (cosine), one OpenMP thread per query.
+
+    Vectors are stored as float16: a flat scan is bound by memory bandwidth, so halving the bytes
+    halved the search at 100,000 × 384 on this machine (6.4 → 3.0 ms median, one thread) and the
+    memory (154 → 77 MB), while cosines move by about 1e-3 and the top 100 stay those of float32
+    search (tests/test_vector_index.py checks it on real embeddings).
+    """
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
-        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        store = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        self._index: Any = faiss.IndexIDMap2(store)
         self._revisions: dict[int, int] = {}
 
     def __len__(self) -> int:

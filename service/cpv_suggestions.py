@@ -22,18 +22,19 @@ class SuggestedCpv:
     neighbour_share: float
 
 
-def suggest_cpv(services: Services, text: str, *, k: int = 5, lang: str = "en") -> list[SuggestedCpv]:
+def suggest_cpv(
+    services: Services, text: str, *, k: int = 5, lang: str = "en", nearest_suppliers: list[Neighbour] | None = None
+) -> list[SuggestedCpv]:
+    """``nearest_suppliers``, when the caller has just searched them (a shortlist), saves a search."""
     vector = services.query_vector(text)
-    neighbours: list[Neighbour] = []
+    neighbours: list[Neighbour] = list((nearest_suppliers or [])[:NEIGHBOURS_PER_SIDE])
     for side in (services.needs, services.suppliers):
+        if side is services.suppliers and nearest_suppliers is not None:
+            continue
         with side.lock:
             keys, sims = side.vectors.search(vector, NEIGHBOURS_PER_SIDE)
-        rows = side.rows(keys.tolist())
-        neighbours += [
-            Neighbour(float(sim), tuple(getattr(rows[key], "all_cpv_codes", None) or rows[key].cpv_codes))
-            for key, sim in zip(keys.tolist(), sims.tolist(), strict=True)
-            if key in rows
-        ]
+            facts = [side.facts.get(key) for key in keys.tolist()]
+        neighbours += [Neighbour(float(sim), f.cpv_codes) for f, sim in zip(facts, sims.tolist(), strict=True) if f]
     suggestions = suggest_codes(services.cpv_labels.scores(vector), neighbours, k=k)
     return [
         SuggestedCpv(s.code, services.catalog.label(s.code, lang), s.confidence, s.label_similarity, s.neighbour_share)
@@ -41,6 +42,9 @@ def suggest_cpv(services: Services, text: str, *, k: int = 5, lang: str = "en") 
     ]
 
 
-def confident_codes(services: Services, text: str, *, at_most: int = 2) -> tuple[str, ...]:
+def confident_codes(
+    services: Services, text: str, *, at_most: int = 2, nearest_suppliers: list[Neighbour] | None = None
+) -> tuple[str, ...]:
     """Suggested codes clear enough to stand in for a need's missing CPV codes."""
-    return tuple(s.code for s in suggest_cpv(services, text, k=at_most) if s.confidence >= CONFIDENT)
+    suggestions = suggest_cpv(services, text, k=at_most, nearest_suppliers=nearest_suppliers)
+    return tuple(s.code for s in suggestions if s.confidence >= CONFIDENT)

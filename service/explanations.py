@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.documents import embedding_document, lexical_text
+from indexer.documents import citable_passages, lexical_text
 from indexer.sync import SideIndex
 from matcher.analysis import matched_terms
 from matcher.explain import Explanation, best_sentence, describe_cpv_matches
@@ -27,13 +27,13 @@ def citable_for(side: SideIndex, rows: Sequence[Any], evidence: dict[int, list[A
     empty: Citable = ((), np.zeros((0, side.embedder.dim), dtype=np.float32))
     found: dict[int, Citable] = {}
     for row in rows:
-        document = embedding_document(row, side.catalog, evidence.get(row.key, ()))
+        passages = citable_passages(row, evidence.get(row.key, ()))
         with side.lock:
             vectors = side.passages.get(row.key, row.revision)
-        if vectors is None or len(vectors) != len(document.passages):
+        if vectors is None or len(vectors) != len(passages):
             found[row.key] = empty
             continue
-        found[row.key] = (tuple(p.shown for p in document.passages), vectors)
+        found[row.key] = (tuple(p.shown for p in passages), vectors)
     return found
 
 

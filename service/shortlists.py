@@ -12,8 +12,10 @@ import numpy as np
 from sqlmodel import Session
 
 from indexer.documents import embedding_text, lexical_text
+from indexer.row_facts import cpv_codes_of, location_of
 from indexer.sync import SideIndex
 from matcher.analysis import query_stems
+from matcher.cpv_suggest import Neighbour
 from matcher.explain import Explanation
 from matcher.filters import MatchFilters
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
@@ -40,22 +42,14 @@ class MatchResult:
     explanation: Explanation | None  # None only when asked not to explain (benchmarks)
 
 
-def location_of(row: Any) -> Location:
-    return Location(row.country, row.region, tuple(getattr(row, "operating_countries", ()) or ()))
-
-
-def _cpv_codes(row: Any) -> tuple[str, ...]:
-    return tuple(getattr(row, "all_cpv_codes", None) or row.cpv_codes)
-
-
 @dataclass(frozen=True)
 class _Pool:
     """The candidates of one query with what ranking and explaining need."""
 
     candidates: list[Candidate]
-    rows: dict[int, Any]
     lexical_bound: float
     vectors: np.ndarray | None  # aligned with candidates, only when diversifying
+    nearest: list[Neighbour]  # the closest rows by meaning, best first, with their CPV codes
 
 
 def _candidate_pool(
@@ -71,32 +65,27 @@ def _candidate_pool(
     timer: PhaseTimer,
 ) -> _Pool:
     """The nearest rows by meaning plus the best lexical hits, all within the filters exactly."""
-    with Session(services.engine) as session:
-        with timer.phase("database"):
-            allowed = repository.allowed_keys(session, side.kind, filters)
-        with side.lock:
-            with timer.phase("vector search"):
-                dense_keys, dense_scores = side.vectors.search(vector, max(DENSE_POOL, 5 * k), allowed)
-            with timer.phase("lexical"):
-                lexical = side.lexical.query(stems, allowed)
-                lexical_top = lexical.top(max(LEXICAL_POOL, 2 * k))
+    with Session(services.engine) as session, timer.phase("database"):
+        allowed = repository.allowed_keys(session, side.kind, filters)
+    with side.lock:
+        with timer.phase("vector search"):
+            dense_keys, dense_scores = side.vectors.search(vector, max(DENSE_POOL, 5 * k), allowed)
+        with timer.phase("lexical"):
+            lexical = side.lexical.query(stems, allowed)
+            lexical_top = lexical.top(max(LEXICAL_POOL, 2 * k))
         dense = dict(zip(dense_keys.tolist(), dense_scores.tolist(), strict=True))
         excluded = set(exclude)
-        pool = [key for key in dict.fromkeys([*dense, *lexical_top]) if key not in excluded]
-        with side.lock, timer.phase("vector search"):  # rows deleted since the search have left the index
-            pool = [key for key in pool if key in side.vectors]
-            missing_dense = [key for key in pool if key not in dense]
+        # Rows deleted since the search have left the index and their facts.
+        pool = [key for key in dict.fromkeys([*dense, *lexical_top]) if key not in excluded and key in side.facts]
+        facts = {key: side.facts[key] for key in pool}
+        missing_dense = [key for key in pool if key not in dense]
+        with timer.phase("vector search"):
             if missing_dense:  # lexical-only hits still get their true cosine
                 dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ vector).tolist(), strict=True))
             pool_vectors = side.vectors.vectors(pool) if with_vectors else None
-        with timer.phase("database"):
-            rows = repository.get_by_keys(session, side.kind, pool)
-    kept = [i for i, key in enumerate(pool) if key in rows]  # and rows deleted since then
-    candidates = [
-        Candidate(key, _cpv_codes(rows[key]), location_of(rows[key]), dense[key], lexical.score(key))
-        for key in (pool[i] for i in kept)
-    ]
-    return _Pool(candidates, rows, lexical.bound, pool_vectors[kept] if pool_vectors is not None else None)
+    nearest = [Neighbour(score, facts[key].cpv_codes) for key, score in dense.items() if key in facts]
+    candidates = [Candidate(key, facts[key].cpv_codes, facts[key].location, dense[key], lexical.score(key)) for key in pool]
+    return _Pool(candidates, lexical.bound, pool_vectors, nearest)
 
 
 def shortlist(
@@ -120,15 +109,17 @@ def shortlist(
     """
     with timer.phase("encode"):
         vector = services.query_vector(query.text)
-    if suggest_missing_cpv and side is services.suppliers and not query.cpv_codes:
-        with timer.phase("cpv suggestion"):
-            suggested = confident_codes(services, query.text)
-        query = replace(query, cpv_codes=suggested, suggested_cpv=suggested)
     with timer.phase("lexical"):
         stems = query_stems(query.lexical_text)
     pool = _candidate_pool(
         services, side, vector, stems, filters=filters, k=k, exclude=exclude, with_vectors=diversity > 0, timer=timer
     )
+    if suggest_missing_cpv and side is services.suppliers and not query.cpv_codes:
+        # The pool's nearest suppliers are the suggestion's neighbours when nothing narrowed the search.
+        unnarrowed = not filters.active and not exclude
+        with timer.phase("cpv suggestion"):
+            suggested = confident_codes(services, query.text, nearest_suppliers=pool.nearest if unnarrowed else None)
+        query = replace(query, cpv_codes=suggested, suggested_cpv=suggested)
     with timer.phase("fusion + explanations"):
         ranked = rank_candidates(
             query,
@@ -139,11 +130,12 @@ def shortlist(
             diversity=diversity,
             vectors=pool.vectors,
         )
-    rows = pool.rows
+    with timer.phase("database"):
+        rows = side.rows([r.candidate.key for r in ranked])
+        ranked = [r for r in ranked if r.candidate.key in rows]  # deleted since the search
+        evidence = side.evidence([r.candidate.key for r in ranked]) if explain else {}
     if not explain:
         return [MatchResult(i + 1, rows[r.candidate.key], r.score, None) for i, r in enumerate(ranked)]
-    with timer.phase("database"):
-        evidence = side.evidence([r.candidate.key for r in ranked])
     with timer.phase("fusion + explanations"):
         citable = explanations.citable_for(side, [rows[r.candidate.key] for r in ranked], evidence)
         return [
@@ -171,7 +163,7 @@ def _stored_query(row: Any, services: Services, evidence: Sequence[Any] = ()) ->
     """A stored (or batch) need or supplier, with its evidence, as the side being matched."""
     return MatchQuery(
         text=embedding_text(row, services.catalog, evidence),
-        cpv_codes=_cpv_codes(row),
+        cpv_codes=cpv_codes_of(row),
         location=location_of(row),
         keywords=lexical_text(row, evidence),
     )

@@ -34,6 +34,7 @@ def test_restart_reconciles_missing_stale_and_deleted_rows(settings: Settings) -
         in_db = repository.revisions(session, SUPPLIERS)
     assert reopened.suppliers.vectors.revisions() == in_db, "no missing, stale or ghost vectors"
     assert len(reopened.suppliers.lexical) == len(in_db)
+    assert {key: facts.revision for key, facts in reopened.suppliers.facts.items()} == in_db
     reopened.engine.dispose()
 
 
