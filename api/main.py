@@ -13,6 +13,7 @@ from sqlmodel import Session, func, select
 
 from api.deps import ServicesDep
 from api.routes.cpv import router as cpv_router
+from api.routes.dialogue import router as dialogue_router
 from api.routes.entities import entity_router
 from api.routes.matching import router as matching_router
 from service.container import Services, open_services
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(entity_router(NEEDS, "needs", models.NeedCreate, models.NeedUpdate, models.NeedPublic))
     app.include_router(matching_router)
     app.include_router(cpv_router)
+    app.include_router(dialogue_router)
     _install_error_handlers(app)
 
     @app.get("/health", tags=["health"])

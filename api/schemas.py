@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import asdict
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.explain import Explanation
+from matcher.readiness import Readiness
+from service.feedback import Mark
 from service.shortlists import MatchResult
 from store.models import CountryCode, CpvInput, NutsCode, Size
 
@@ -145,3 +149,42 @@ class Page(BaseModel, Generic[T]):
     offset: int
     limit: int
     items: list[T]
+
+
+class MarkOut(BaseModel):
+    supplier_id: str
+    supplier_name: str | None
+    mark: str
+    adviser: str
+    at: dt.datetime
+
+    @classmethod
+    def of(cls, mark: Mark) -> MarkOut:
+        supplier = mark.supplier
+        return cls(supplier_id=supplier.id, supplier_name=supplier.name, mark=mark.mark, adviser=mark.adviser, at=mark.at)
+
+
+class GroupOut(BaseModel):
+    key: str
+    label: str
+    count: int
+    share: float
+
+
+class ReadinessOut(BaseModel):
+    need_id: str
+    threshold: float = Field(description="fused score at or above which a supplier counts as matching (matcher/readiness.py)")
+    considered: int = Field(description="suppliers scored for the need (the best ones)")
+    matching: int = Field(description="suppliers scoring at or above the threshold")
+    capped: bool = Field(description="every supplier considered matched: there may be more")
+    verdict: str
+    sme_share: float | None = Field(description="share of micro, small and medium firms among matching suppliers of known size")
+    by_country: list[GroupOut]
+    by_region: list[GroupOut]
+    by_size: list[GroupOut]
+    by_cpv_division: list[GroupOut]
+
+    @classmethod
+    def of(cls, need_id: str, readiness: Readiness) -> ReadinessOut:
+        values = asdict(readiness)
+        return cls(need_id=need_id, **values)

@@ -17,6 +17,7 @@ from indexer.language_neutral import load_or_estimate
 from indexer.model_build import build_default_model, default_model_dir
 from indexer.sync import ReconcileReport, SideIndex
 from matcher.catalog import CpvCatalog
+from matcher.readiness import DEFAULT_THRESHOLD
 from service.cache import LruCache
 from service.reference import load_catalog, reference_texts
 from service.settings import Settings
@@ -39,6 +40,7 @@ class Services:
     needs: SideIndex
     query_vectors: LruCache
     cpv_labels: CpvLabelIndex
+    readiness_threshold: float = DEFAULT_THRESHOLD
 
     def query_vector(self, text: str) -> np.ndarray:
         """The query embedding of a text, cached."""
@@ -111,6 +113,7 @@ def open_services(
         needs=SideIndex(NEEDS, embedder, catalog, index_dir / "needs.npz", engine),
         query_vectors=LruCache(2048),
         cpv_labels=CpvLabelIndex.build(embedder, catalog, MODEL_CACHE / "cpv_labels"),
+        readiness_threshold=settings.readiness_threshold,
     )
     for side in (services.suppliers, services.needs):
         side.load()

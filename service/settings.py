@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from matcher.readiness import DEFAULT_THRESHOLD
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MATCHMAKER_", env_file=None, extra="ignore")
@@ -23,6 +25,8 @@ class Settings(BaseSettings):
     """``cpu`` or ``cuda``; default: cuda when present."""
     cpv_file: Path | None = None
     """The official CPV code list (CSV with code, code_with_check and label columns), if supplied."""
+    readiness_threshold: float = DEFAULT_THRESHOLD
+    """The fused score at which a supplier counts as matching a need in market readiness (matcher/readiness.py)."""
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

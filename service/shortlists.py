@@ -20,7 +20,7 @@ from matcher.explain import Explanation
 from matcher.filters import MatchFilters
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
 from matcher.geography import Location
-from matcher.ranking import Candidate, MatchQuery, rank_candidates
+from matcher.ranking import Candidate, MatchQuery, RankedCandidate, rank_candidates
 from service import explanations
 from service.container import Services
 from service.cpv_suggestions import confident_codes
@@ -130,6 +130,21 @@ def shortlist(
             diversity=diversity,
             vectors=pool.vectors,
         )
+    return _served(services, side, ranked, query, stems, vector, explain=explain, timer=timer)
+
+
+def _served(
+    services: Services,
+    side: SideIndex,
+    ranked: Sequence[RankedCandidate],
+    query: MatchQuery,
+    stems: list[str],
+    vector: np.ndarray,
+    *,
+    explain: bool,
+    timer: PhaseTimer = NO_TIMER,
+) -> list[MatchResult]:
+    """Ranked candidates with their rows (read now, in one query) and, when asked, explanations."""
     with timer.phase("database"):
         rows = side.rows([r.candidate.key for r in ranked])
         ranked = [r for r in ranked if r.candidate.key in rows]  # deleted since the search
@@ -157,6 +172,24 @@ def shortlist(
             )
             for i, r in enumerate(ranked)
         ]
+
+
+def score_given(services: Services, side: SideIndex, query: MatchQuery, keys: Sequence[int]) -> list[MatchResult]:
+    """These rows (and only these) scored and explained for the query, best first: the suppliers an
+    adviser marked may lie far below any shortlist, and an export still owes their score and why."""
+    vector = services.query_vector(query.text)
+    stems = query_stems(query.lexical_text)
+    with side.lock:
+        known = [key for key in dict.fromkeys(keys) if key in side.facts]  # facts and vectors move together
+        lexical = side.lexical.query(stems, known)
+        dense = (side.vectors.vectors(known) @ vector).tolist() if known else []
+        facts = {key: side.facts[key] for key in known}
+    candidates = [
+        Candidate(key, facts[key].cpv_codes, facts[key].location, cosine, lexical.score(key))
+        for key, cosine in zip(known, dense, strict=True)
+    ]
+    ranked = rank_candidates(query, candidates, k=len(candidates), lexical_bound=lexical.bound)
+    return _served(services, side, ranked, query, stems, vector, explain=True)
 
 
 def _stored_query(row: Any, services: Services, evidence: Sequence[Any] = ()) -> MatchQuery:
@@ -212,11 +245,9 @@ def suppliers_for_need(
     diversity: float = 0.0,
     weights: FusionWeights = DEFAULT_WEIGHTS,
     suggest_missing_cpv: bool = True,
+    explain: bool = True,
 ) -> tuple[Any, list[MatchResult]]:
-    with Session(services.engine) as session:
-        need = repository.get(session, NEEDS, need_id)
-    if need is None:
-        raise NotFound("need", need_id)
+    need = _stored_need(services, need_id)
     query = _stored_query(need, services)
     return need, shortlist(
         services,
@@ -227,7 +258,26 @@ def suppliers_for_need(
         diversity=diversity,
         weights=weights,
         suggest_missing_cpv=suggest_missing_cpv,
+        explain=explain,
     )
+
+
+def _stored_need(services: Services, need_id: str) -> Any:
+    with Session(services.engine) as session:
+        need = repository.get(session, NEEDS, need_id)
+    if need is None:
+        raise NotFound("need", need_id)
+    return need
+
+
+def given_suppliers_for_need(services: Services, need_id: str, supplier_keys: Sequence[int]) -> list[MatchResult]:
+    """These suppliers scored and explained for the stored need, best first (exports of marked suppliers)."""
+    need = _stored_need(services, need_id)
+    query = _stored_query(need, services)
+    if not query.cpv_codes:  # the same suggested codes its shortlist used
+        suggested = confident_codes(services, query.text)
+        query = replace(query, cpv_codes=suggested, suggested_cpv=suggested)
+    return score_given(services, services.suppliers, query, supplier_keys)
 
 
 def needs_for_supplier(

@@ -211,3 +211,26 @@ class Evidence(SQLModel, table=True):
     buyer: str | None = Field(default=None, max_length=MAX_NAME)
     cpv_codes: list[str] = Field(default_factory=list, sa_type=JSON)
     awarded_on: dt.date | None = None
+
+
+# ---------------------------------------------------------------- advisers' feedback
+
+FeedbackMark = Literal["invited", "relevant", "not_relevant", "cleared"]
+
+
+class Feedback(SQLModel, table=True):
+    """One adviser's mark on one supplier for one need. Rows are never updated: the latest mark per
+    (need, supplier) is the current one, and the history is the record of the market dialogue."""
+
+    key: int | None = Field(default=None, sa_column=Column(Key, primary_key=True, autoincrement=True))
+    need_key: int = Field(sa_column=Column(Key, index=True, nullable=False))
+    supplier_key: int = Field(sa_column=Column(Key, index=True, nullable=False))
+    mark: str = Field(max_length=20)
+    adviser: str = Field(max_length=MAX_NAME)
+    created_at: dt.datetime = Field(default_factory=_utcnow)
+
+
+class FeedbackCreate(_Input):
+    supplier_id: EntityId
+    mark: FeedbackMark
+    adviser: Name

@@ -134,6 +134,9 @@ def delete(session: Session, kind: EntityKind, row: Any) -> int:
         session.execute(sa_delete(models.Evidence).where(col(models.Evidence.supplier_key) == key))
     owner = getattr(kind.cpv_table, kind.cpv_owner)
     session.execute(sa_delete(kind.cpv_table).where(owner == key))
+    # Marks go with the row: SQLite may hand a deleted row's key to the next row inserted.
+    marked = models.Feedback.supplier_key if kind.market_table is not None else models.Feedback.need_key
+    session.execute(sa_delete(models.Feedback).where(col(marked) == key))
     if kind.market_table is not None:
         session.execute(sa_delete(kind.market_table).where(kind.market_table.supplier_key == key))
     session.delete(row)
