@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session, func, select
 
 from api.deps import ServicesDep
@@ -16,6 +18,7 @@ from api.routes.cpv import router as cpv_router
 from api.routes.dialogue import router as dialogue_router
 from api.routes.entities import entity_router
 from api.routes.matching import router as matching_router
+from api.web import router as web_router
 from service.container import Services, open_services
 from service.errors import InvalidInput, NotFound
 from service.settings import Settings, get_settings
@@ -50,6 +53,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(matching_router)
     app.include_router(cpv_router)
     app.include_router(dialogue_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _install_error_handlers(app)
 
     @app.get("/health", tags=["health"])
