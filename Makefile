@@ -11,7 +11,7 @@ ifneq ($(CPV_LIST),)
 export MATCHMAKER_CPV_FILE ?= $(abspath $(CPV_LIST))
 endif
 
-.PHONY: install run test test-fast bench lint load-sample clean
+.PHONY: install chromium run test test-fast bench lint load-sample clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,6 +24,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Debian's chromium for the browser tests (Playwright drives it; its own browser downloads are never used).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
+chromium:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+	  { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; } >/dev/null 2>&1 \
+	  || echo "could not install chromium: the browser tests will skip"; }
+
 load-sample: install
 	$(VENV)/bin/matchmaker import suppliers data/suppliers.jsonl
 	$(VENV)/bin/matchmaker import needs data/needs.jsonl
@@ -31,7 +38,7 @@ load-sample: install
 run: load-sample
 	$(VENV)/bin/matchmaker serve
 
-test: install
+test: install chromium
 	$(VENV)/bin/pytest -q -ra
 
 test-fast: install

@@ -16,13 +16,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench.metrics import standard_metrics, summarise
+from bench.readiness_threshold import scored_pairs, threshold_table
 from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, load_sample_service, read_jsonl, relevance_judgements
 from indexer.embedder import Embedder
 from indexer.language_neutral import LanguageNeutralEmbedder
 from matcher.analysis import detect_language
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
-from service import shortlists
+from matcher.readiness import DEFAULT_THRESHOLD
+from service import readiness, shortlists
 
 DENSE_ONLY = FusionWeights(dense=1.0, lexical=0.0, cpv=0.0, geography=0.0)
 # (name, language-neutral embeddings?, weights, CPV suggested where a need has none?)
@@ -77,9 +79,17 @@ def run(embedder: Embedder, out: Path) -> str:
                     [system, slice_name, len(next(iter(values.values())))]
                     + [f"{mean:.3f} [{lo:.2f}, {hi:.2f}]" for mean, lo, hi in summary.values()]
                 )
+        threshold_rows, best = threshold_table(*scored_pairs(neutral_services, judgements))
         for services in (neutral_services, raw_services):
             services.engine.dispose()
     table = markdown_table(["system", "slice", "needs", *[f"{m} (95% CI)" for m in metrics]], rows)
+    table += (
+        "\n\n## Market-readiness threshold\n\nThe full matcher's scores of each need's best "
+        f"{readiness.POOL} suppliers; a pair counts as relevant when hand-judged so (unjudged pairs count as "
+        "not relevant, so precision is a lower bound). Best F1 at "
+        f"**{best:.2f}** (the default in matcher/readiness.py is {DEFAULT_THRESHOLD:.2f}).\n\n"
+        + markdown_table(["score ≥", "pairs", "precision", "recall", "F1"], threshold_rows)
+    )
     intro = (
         f"Model: {embedder.name}. {len(judgements)} needs with hand-judged relevant suppliers; "
         f"loading and embedding the sample took {load_seconds:.0f} s."

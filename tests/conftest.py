@@ -22,6 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--screens", action="store_true", help="save the browser tests' pages under bench/results/screens/")
+
+
 def _reset_postgres(url: str) -> None:
     engine = make_engine(url)
     SQLModel.metadata.drop_all(engine)

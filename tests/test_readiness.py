@@ -34,3 +34,16 @@ def test_sme_share_ignores_unknown_sizes_and_shares_add_up() -> None:
     assert [g.key for g in readiness.by_size] == ["micro", "medium", "large", "unknown"]
     assert abs(sum(g.share for g in readiness.by_country) - 1.0) < 1e-9
     assert readiness.by_country[0].key == "SE" and readiness.by_country[0].count == 3
+
+
+def test_threshold_calibration_picks_the_best_f1() -> None:
+    import numpy as np
+
+    from bench.readiness_threshold import threshold_table
+
+    scores = np.array([0.9, 0.8, 0.6, 0.5, 0.3, 0.2])
+    relevant = np.array([True, True, False, True, False, False])
+    rows, best = threshold_table(scores, relevant, grid=(0.25, 0.45, 0.7, 0.95))
+    assert best == 0.45  # 3 of 4 above are relevant and all 3 relevant are kept: F1 0.857
+    assert rows[0] == ["0.25", 5, "0.600", "1.000", "0.750"]
+    assert rows[-1][1:] == [0, "0.000", "0.000", "0.000"]

@@ -1,0 +1,163 @@
+"""The workbench in a real browser: Debian's chromium driven by Playwright against a live server with
+the real model and the sample data. ``--screens`` saves each page at 1280×800 and 390×844 under
+bench/results/screens/ (look at them)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service import writes
+from service.container import open_services
+from service.settings import Settings
+from store.repository import NEEDS, SUPPLIERS
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENS = REPO / "bench" / "results" / "screens"
+SIZES = {"wide": (1280, 800), "narrow": (390, 844)}
+
+SWEDISH_NEED = "Digitala lås för hemtjänsten: personalen ska kunna öppna dörren med mobilen i stället för med nycklar"
+NORWEGIAN_SUPPLIER = "NO-BRC-916028104"  # Låsløs AS: electronic door locks for home care, described in Norwegian
+NEED = "need-a-001"  # Bergen: fall detection at home, in Norwegian
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from api.main import create_app
+
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
+    home = tmp_path_factory.mktemp("browser-home")
+    services = open_services(Settings(home=home), embedder=real_embedder)
+    for kind, name in ((SUPPLIERS, "suppliers"), (NEEDS, "needs")):
+        writes.import_records(services, kind, (REPO / "data" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    services.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    yield context.new_page()
+    context.close()
+
+
+def screenshot(page, name: str, request: pytest.FixtureRequest) -> None:  # type: ignore[no-untyped-def]
+    """Both sizes of the page now shown, when the run asked for screens."""
+    if not request.config.getoption("--screens"):
+        return
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    for label, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(SCREENS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_a_swedish_search_finds_a_norwegian_supplier_with_its_explanation(page, base_url: str, request) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base_url + "/")
+    page.fill("#q", SWEDISH_NEED)
+    page.click("button.primary")
+    result = page.locator(f"#s-{NORWEGIAN_SUPPLIER}")
+    result.wait_for()
+    assert "Låsløs AS" in result.locator(".name").inner_text()
+    assert result.locator(".meta").inner_text().startswith("NO")
+    assert int(result.locator(".rank").inner_text()) <= 5
+    why = result.locator(".why").inner_text()
+    assert "semantic" in why and (result.locator(".sentence").count() == 1)
+    screenshot(page, "search", request)
+
+
+def test_mark_invited_survives_reload_and_is_in_the_csv(page, base_url: str, request, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base_url}/ui/needs/{NEED}")
+    page.fill("#adviser-name", "Kari Nordmann")
+    page.click("form.who button")
+    first = page.locator("ol.results > li.result").first
+    supplier_id = first.get_attribute("id").removeprefix("s-")
+    supplier_name = first.locator(".name").inner_text()
+    first.locator("button[value=invited]").click()
+    page.reload()
+    row = page.locator("tr.mark-row", has_text=supplier_name)
+    assert "Invited" in row.inner_text() and "Kari Nordmann" in row.inner_text()
+    with page.expect_download() as download_info:
+        page.click("text=Download invitation list (CSV)")
+    path = tmp_path / "invitations.csv"
+    download_info.value.save_as(path)
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == [supplier_id]
+    assert rows[0]["name"] == supplier_name and float(rows[0]["score"]) > 0 and "semantic" in rows[0]["why"]
+    assert rows[0]["marked_by"] == "Kari Nordmann"
+    screenshot(page, "need", request)
+
+
+def test_readiness_panel_agrees_with_the_json(page, base_url: str, request) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base_url}/ui/needs/{NEED}#readiness")
+    panel = page.locator("#readiness")
+    assert panel.is_visible()
+    figures = page.request.get(f"{base_url}/needs/{NEED}/readiness").json()
+    shown = panel.locator(".big").inner_text().replace("≥", "").strip()
+    assert int(shown) == figures["matching"] and figures["matching"] > 0
+    assert panel.locator(".chart").count() == 4
+    page.click("text=How is this counted?")
+    assert str(figures["threshold"]) in panel.inner_text()
+    screenshot(page, "readiness", request)
+
+
+def test_supplier_and_needs_pages_read(page, base_url: str, request) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base_url}/ui/suppliers/{NORWEGIAN_SUPPLIER}")
+    assert page.locator("h1").inner_text() == "Låsløs AS"
+    assert page.locator("ol.results > li.result").count() > 0
+    screenshot(page, "supplier", request)
+    page.goto(f"{base_url}/ui/needs")
+    assert page.locator("table.list tbody tr").count() > 10
+    screenshot(page, "needs", request)
+
+
+def test_every_page_fits_a_narrow_screen(browser, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    for path in ("/?q=" + SWEDISH_NEED, f"/ui/needs/{NEED}", "/ui/needs", f"/ui/suppliers/{NORWEGIAN_SUPPLIER}"):
+        page.goto(base_url + path)
+        widths = page.evaluate("() => [document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+        assert widths[1] <= widths[0], f"{path} scrolls sideways at 390 px: {widths}"
+    context.close()
