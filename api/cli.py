@@ -287,7 +287,7 @@ def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
-    """Serve the API (docs at /docs)."""
+    """Serve the workbench pages and the API (docs at /docs)."""
     _setup_logging()
     import uvicorn
 
@@ -296,7 +296,7 @@ def serve(
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    logging.getLogger(__name__).info("API docs at http://%s:%d/docs", host, port)
+    logging.getLogger(__name__).info("workbench at http://%s:%d/ and API docs at http://%s:%d/docs", host, port, host, port)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
 
 
