@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from api.cli_keys import database, first_admin_key, keys_app
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 app = typer.Typer(help="Match public buyers' needs with suppliers across Swedish, Norwegian and English.", no_args_is_help=True)
@@ -20,6 +22,7 @@ bench_app = typer.Typer(help="Benchmarks: print a table and save it under bench/
 app.add_typer(bench_app, name="bench")
 cpv_app = typer.Typer(help="CPV codes.", no_args_is_help=True)
 app.add_typer(cpv_app, name="cpv")
+app.add_typer(keys_app, name="keys")
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 
 Kind = Annotated[str, typer.Argument(help="suppliers, needs or ocds")]
@@ -296,6 +299,13 @@ def serve(
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    first_key = first_admin_key(database())
+    if first_key:
+        typer.secho(
+            f"No API keys yet: created an admin key (shown once; sign in with it, then create keys with "
+            f"`matchmaker keys create`):\n\n    {first_key}\n",
+            fg=typer.colors.YELLOW,
+        )
     logging.getLogger(__name__).info("workbench at http://%s:%d/ and API docs at http://%s:%d/docs", host, port, host, port)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
 

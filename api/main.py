@@ -14,11 +14,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session, func, select
 
 from api.deps import ServicesDep
+from api.entity_access import NeedAccess, SupplierAccess
 from api.routes.cpv import router as cpv_router
 from api.routes.dialogue import router as dialogue_router
 from api.routes.entities import entity_router
 from api.routes.matching import router as matching_router
 from api.web import router as web_router
+from service.access import Denied
 from service.container import Services, open_services
 from service.errors import InvalidInput, NotFound
 from service.settings import Settings, get_settings
@@ -48,8 +50,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             opened.close()
 
     app = FastAPI(title="Matchmaker", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    app.include_router(entity_router(SUPPLIERS, "suppliers", models.SupplierCreate, models.SupplierUpdate, models.SupplierPublic))
-    app.include_router(entity_router(NEEDS, "needs", models.NeedCreate, models.NeedUpdate, models.NeedPublic))
+    app.include_router(
+        entity_router(SUPPLIERS, "suppliers", models.SupplierCreate, models.SupplierUpdate, models.SupplierOwn, SupplierAccess())
+    )
+    app.include_router(entity_router(NEEDS, "needs", models.NeedCreate, models.NeedUpdate, models.NeedPublic, NeedAccess()))
     app.include_router(matching_router)
     app.include_router(cpv_router)
     app.include_router(dialogue_router)
@@ -85,6 +89,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(Denied)
+    async def denied(_request: Request, exc: Denied) -> JSONResponse:
+        if exc.anonymous:
+            return JSONResponse(status_code=401, content={"detail": str(exc)}, headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse(status_code=404 if exc.hide else 403, content={"detail": str(exc)})
 
     @app.exception_handler(ConflictError)
     async def conflict(_request: Request, exc: ConflictError) -> JSONResponse:

@@ -188,3 +188,12 @@ class ReadinessOut(BaseModel):
     def of(cls, need_id: str, readiness: Readiness) -> ReadinessOut:
         values = asdict(readiness)
         return cls(need_id=need_id, **values)
+
+
+class AuditEventOut(BaseModel):
+    at: dt.datetime
+    need_id: str
+    action: str = Field(description="shortlist, mark or export")
+    actor: str = Field(description="who: the key's holder, role and key prefix")
+    role: str
+    details: dict[str, Any]

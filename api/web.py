@@ -1,8 +1,8 @@
 """The adviser's workbench: server-rendered pages for search, needs, suppliers and the dialogue.
 
 Plain HTML forms and links do everything (no JavaScript needed); a mark is a POST that redirects
-back (post/redirect/get), so reloading never marks twice. Until keys arrive, an adviser signs marks
-with a name kept in a cookie.
+back (post/redirect/get), so reloading never marks twice. One signs in with an API key, kept in an
+httpOnly, SameSite=Lax cookie; each page shows what the key's role may see (service/access.py).
 """
 
 from pathlib import Path
@@ -15,17 +15,20 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.deps import ServicesDep
+from api.deps import KEY_COOKIE, ServicesDep, presented_key
+from api.entity_access import NeedAccess, SupplierAccess
 from api.schemas import Filters, MatchRequest
 from api.web_views import labelled_codes, mark_label, result_views, split_list
 from matcher.filters import MatchFilters
-from service import feedback, readiness, shortlists
+from service import access, audit, feedback, readiness, shortlists
+from service.access import ANONYMOUS, Denied, Principal
+from service.container import Services
 from service.errors import InvalidInput, NotFound
+from service.keys import authenticate
 from store import repository
 from store.models import FeedbackCreate
-from store.repository import NEEDS
+from store.repository import NEEDS, SUPPLIERS
 
-ADVISER_COOKIE = "matchmaker_adviser"
 FEWER_LIKE_THIS = 0.5  # the diversity of "fewer like this" (MMR λ = 0.5: relevance and novelty weigh alike)
 PAGE = 50
 
@@ -34,15 +37,57 @@ templates.env.filters["mark_label"] = mark_label
 router = APIRouter(include_in_schema=False)
 
 
-def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    context["adviser"] = request.cookies.get(ADVISER_COOKIE)
+def _principal(request: Request, services: Services) -> Principal:
+    """The signed-in key's principal; a revoked or unknown cookie counts as signed out."""
+    return authenticate(services.engine, presented_key(request)) or ANONYMOUS
+
+
+def _render(request: Request, name: str, principal: Principal, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context["principal"] = principal
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _refused(request: Request, principal: Principal, exc: Denied | NotFound) -> Response:
+    """Signed-out visitors are sent to sign in; others are told why (or that nothing is there)."""
+    if isinstance(exc, Denied) and exc.anonymous:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=status.HTTP_303_SEE_OTHER)
+    hidden = isinstance(exc, NotFound) or exc.hide
+    return _render(request, "problem.html", principal, 404 if hidden else 403, message=str(exc))
 
 
 def _problems(exc: ValidationError | InvalidInput | ValueError) -> list[str]:
     if isinstance(exc, ValidationError):
         return [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
     return [str(exc)]
+
+
+def _local(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/ui/login", response_class=HTMLResponse)
+def login_page(request: Request, services: ServicesDep, next: str = "/") -> HTMLResponse:
+    return _render(request, "login.html", _principal(request, services), next=_local(next), error=None)
+
+
+@router.post("/ui/login", response_model=None)
+def log_in(
+    request: Request, services: ServicesDep, key: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/"
+) -> Response:
+    principal = authenticate(services.engine, key)
+    if principal is None or principal.role is None:
+        return _render(request, "login.html", ANONYMOUS, 401, next=_local(next), error="Unknown or revoked key.")
+    response = RedirectResponse(_local(next), status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(KEY_COOKIE, key.strip(), max_age=60 * 60 * 12, httponly=True, samesite="lax")
+    return response
+
+
+@router.post("/ui/logout")
+def log_out() -> Response:
+    response = RedirectResponse("/ui/needs", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(KEY_COOKIE)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -56,10 +101,15 @@ def search_page(
     size: Annotated[list[str] | None, Query(max_length=4)] = None,
     diversity: str = "more",
     k: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> HTMLResponse:
+) -> Response:
+    principal = _principal(request, services)
+    try:
+        access.check_matching(principal)
+    except Denied as exc:
+        return _refused(request, principal, exc)
     form = {"q": q, "cpv": cpv, "countries": countries, "regions": regions, "size": size or [], "diversity": diversity, "k": k}
     if not q.strip():
-        return _render(request, "search.html", form=form, results=None, errors=[])
+        return _render(request, "search.html", principal, form=form, results=None, errors=[])
     try:
         wanted = MatchRequest(
             text=q,
@@ -78,45 +128,53 @@ def search_page(
             diversity=wanted.diversity,
         )
     except (ValidationError, InvalidInput, ValueError) as exc:
-        return _render(request, "search.html", 422, form=form, results=None, errors=_problems(exc))
+        return _render(request, "search.html", principal, 422, form=form, results=None, errors=_problems(exc))
     views = result_views(results, services.catalog)
-    return _render(request, "search.html", form=form, results=views, errors=[])
+    return _render(request, "search.html", principal, form=form, results=views, errors=[])
 
 
 @router.get("/ui/needs", response_class=HTMLResponse)
 def needs_page(request: Request, services: ServicesDep, offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    principal = _principal(request, services)
+    statuses = NeedAccess().statuses(principal)
     with Session(services.engine) as session:
-        rows, total = repository.list_page(session, NEEDS, offset=offset, limit=PAGE)
-    return _render(request, "needs.html", needs=rows, total=total, offset=offset, page=PAGE)
+        rows, total = repository.list_page(session, NEEDS, offset=offset, limit=PAGE, statuses=statuses)
+    return _render(request, "needs.html", principal, needs=rows, total=total, offset=offset, page=PAGE)
 
 
-@router.get("/ui/needs/{need_id}", response_class=HTMLResponse)
+@router.get("/ui/needs/{need_id}", response_model=None)
 def need_page(
     request: Request,
     need_id: str,
     services: ServicesDep,
     diversity: str = "more",
     k: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> HTMLResponse:
+) -> Response:
+    """The need for everyone who may see it; its dialogue (readiness, marks, shortlist) for advisers and its buyer."""
+    principal = _principal(request, services)
     try:
-        need, results = shortlists.suppliers_for_need(
-            services, need_id, k=k, diversity=FEWER_LIKE_THIS if diversity == "fewer" else 0.0
-        )
-    except NotFound as exc:
-        return _render(request, "problem.html", 404, message=str(exc))
+        need = shortlists.stored_need(services, need_id)
+        NeedAccess().check_read(principal, need)
+    except (Denied, NotFound) as exc:
+        return _refused(request, principal, exc)
+    context: dict[str, Any] = {"need": need, "codes": labelled_codes(need.cpv_codes, services.catalog), "dialogue": False}
+    try:
+        access.check_need_dialogue(principal, need, "the dialogue")
+    except Denied:
+        return _render(request, "need.html", principal, **context)
+    spread = FEWER_LIKE_THIS if diversity == "fewer" else 0.0
+    _need, results = shortlists.suppliers_for_need(services, need_id, k=k, diversity=spread)
+    audit.record(services.engine, need.id, "shortlist", principal, audit.shortlist_details({}, k, spread, results))
     marks = feedback.marks_for_need(services, need_id)
-    by_key = {m.supplier.key: m for m in marks}
     _need, figures = readiness.readiness_for_need(services, need_id)
-    return _render(
-        request,
-        "need.html",
-        need=need,
-        codes=labelled_codes(need.cpv_codes, services.catalog),
-        results=result_views(results, services.catalog, by_key),
-        marks=marks,
-        readiness=figures,
-        form={"diversity": diversity, "k": k},
-    )
+    context |= {
+        "dialogue": True,
+        "results": result_views(results, services.catalog, {m.supplier.key: m for m in marks}),
+        "marks": marks,
+        "readiness": figures,
+        "form": {"diversity": diversity, "k": k},
+    }
+    return _render(request, "need.html", principal, **context)
 
 
 @router.post("/ui/needs/{need_id}/marks")
@@ -127,43 +185,44 @@ def mark_from_page(
     supplier_id: Annotated[str, Form()],
     mark: Annotated[str, Form()],
 ) -> Response:
-    adviser = request.cookies.get(ADVISER_COOKIE, "")
-    if not adviser.strip():
-        return _render(request, "problem.html", 422, message="Give your name (top of the page) before marking suppliers.")
+    principal = _principal(request, services)
     try:
-        feedback.mark_supplier(services, need_id, FeedbackCreate(supplier_id=supplier_id, mark=mark, adviser=adviser))  # type: ignore[arg-type]
+        access.require_staff(principal, "marking suppliers")
+        payload = FeedbackCreate.model_validate({"supplier_id": supplier_id, "mark": mark})
+        feedback.mark_supplier(services, need_id, payload, principal)
     except ValidationError as exc:
-        return _render(request, "problem.html", 422, message="; ".join(_problems(exc)))
-    except NotFound as exc:
-        return _render(request, "problem.html", 404, message=str(exc))
+        return _render(request, "problem.html", principal, 422, message="; ".join(_problems(exc)))
+    except (Denied, NotFound) as exc:
+        return _refused(request, principal, exc)
     target = f"/ui/needs/{quote(need_id, safe='')}#s-{quote(supplier_id, safe='')}"
     return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
-@router.post("/ui/adviser")
-def sign_in_as(name: Annotated[str, Form(max_length=300)], back: Annotated[str, Form()] = "/") -> Response:
-    """Remember who marks (a name, not yet a login; keys replace it)."""
-    target = back if back.startswith("/") and not back.startswith("//") else "/"
-    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-    if name.strip():
-        response.set_cookie(ADVISER_COOKIE, name.strip(), max_age=60 * 60 * 24 * 180, httponly=True, samesite="lax")
-    else:
-        response.delete_cookie(ADVISER_COOKIE)
-    return response
-
-
-@router.get("/ui/suppliers/{supplier_id}", response_class=HTMLResponse)
-def supplier_page(request: Request, supplier_id: str, services: ServicesDep) -> HTMLResponse:
+@router.get("/ui/suppliers/{supplier_id}", response_model=None)
+def supplier_page(request: Request, supplier_id: str, services: ServicesDep) -> Response:
+    """The profile as the reader's role may see it; the needs matched to it for advisers and the supplier itself."""
+    principal = _principal(request, services)
     try:
-        supplier, results = shortlists.needs_for_supplier(services, supplier_id, k=10)
-    except NotFound as exc:
-        return _render(request, "problem.html", 404, message=str(exc))
-    evidence = services.suppliers.evidence([supplier.key]).get(supplier.key, [])
+        access.require_key(principal)
+        with Session(services.engine) as session:
+            supplier = repository.get(session, SUPPLIERS, supplier_id)
+        if supplier is None:
+            raise NotFound("supplier", supplier_id)
+    except (Denied, NotFound) as exc:
+        return _refused(request, principal, exc)
+    results = None
+    try:
+        access.check_needs_for_supplier(principal, supplier_id)
+        _supplier, found = shortlists.needs_for_supplier(services, supplier_id, k=10)
+        results = result_views(found, services.catalog)
+    except Denied:
+        pass  # others see the profile only
     return _render(
         request,
         "supplier.html",
-        supplier=supplier,
+        principal,
+        supplier=SupplierAccess().view(principal, supplier),
         codes=labelled_codes(supplier.all_cpv_codes, services.catalog),
-        evidence=evidence,
-        results=result_views(results, services.catalog),
+        evidence=services.suppliers.evidence([supplier.key]).get(supplier.key, []),
+        results=results,
     )

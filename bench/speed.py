@@ -39,10 +39,11 @@ from indexer.row_facts import row_facts
 from matcher.analysis import split_sentences
 from service import shortlists, writes
 from service.container import Services, open_services
+from service.keys import create_key
 from service.settings import Settings
 from service.timing import PHASES, PhaseTimer
 from store import repository
-from store.db import session_scope
+from store.db import make_engine, session_scope
 from store.models import SupplierCreate
 from store.repository import SUPPLIERS
 
@@ -50,6 +51,7 @@ WORK = Path(__file__).resolve().parent / "work" / "speed"
 log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the report
 FILTERS = {"countries": ["NO"], "sizes": ["small", "medium"]}
+ADVISER_HEADERS: dict[str, str] = {}  # filled when the server's store gets its key
 
 
 def _percentiles(ms: Sequence[float]) -> str:
@@ -170,7 +172,13 @@ def _in_process(services: Services, texts: Sequence[str], filtered: bool) -> tup
 
 @contextmanager
 def _server_process(home: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``matchmaker serve`` on a saved store, in its own process, so its memory is the service's alone."""
+    """``matchmaker serve`` on a saved store, in its own process, so its memory is the service's alone.
+
+    Clients send an adviser key (``ADVISER_HEADERS``), created in the store before it starts."""
+    engine = make_engine(f"sqlite:///{home / 'matchmaker.db'}")
+    plaintext, _row = create_key(engine, "adviser", label="speed benchmark")
+    engine.dispose()
+    ADVISER_HEADERS["Authorization"] = f"Bearer {plaintext}"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -199,7 +207,7 @@ def _server_process(home: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]
 
 def _http(base: str, texts: Sequence[str], filtered: bool) -> list[float]:
     timings = []
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, timeout=30, headers=ADVISER_HEADERS) as client:
         for text in texts:
             body = {"text": text, "k": 10, **({"filters": FILTERS} if filtered else {})}
             started = time.perf_counter()
@@ -214,7 +222,7 @@ def _concurrent(base: str, texts: Sequence[str], seconds: float, clients: int = 
 
     def loop(offset: int) -> tuple[int, int]:
         done = errors = 0
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, headers=ADVISER_HEADERS) as client:
             i = offset
             while time.perf_counter() < deadline and done < 100_000:
                 try:

@@ -11,6 +11,9 @@ own language so the text stays monolingual. The lexical text keeps every contrac
 description (BM25 copes with boilerplate, and dropping descriptions there lowered test recall), but
 no CPV labels (shared codes are scored on their own, and label words would count twice).
 
+A supplier's private description (unpublished capabilities and plans) is embedded and searched right
+after its own text, but is never cited and never a source of an explanation's shared words.
+
 Explanations cite the sentence or contract title closest to the query. Their vectors are pooled from
 the token embeddings of the same forward pass that embeds the row (``EmbeddingDocument.passages`` say
 where each lies in the text), so nothing is embedded at query time and indexing costs no extra pass.
@@ -48,8 +51,15 @@ def evidence_line(item: Any) -> str:
     return line
 
 
-def lexical_text(row: Any, evidence: Sequence[Any] = ()) -> str:
-    parts = [_own_text(row)] + [f"{e.title}. {e.description or ''}" for e in evidence]
+def _private_text(row: Any) -> str:
+    """A supplier's unpublished capabilities: embedded and searched, never cited or shown."""
+    return (getattr(row, "private_description", None) or "").strip()
+
+
+def lexical_text(row: Any, evidence: Sequence[Any] = (), *, private: bool = True) -> str:
+    """What BM25 searches (``private=True``), or what an explanation may quote words from (``False``)."""
+    parts = [_own_text(row), _private_text(row) if private else ""]
+    parts += [f"{e.title}. {e.description or ''}" for e in evidence]
     return "\n".join(p for p in parts if p)
 
 
@@ -83,6 +93,9 @@ def citable_passages(row: Any, evidence: Sequence[Any] = ()) -> tuple[Passage, .
         offset = len(own) - len(description)
         passages += [Passage(description[a:b], offset + a, offset + b) for a, b in sentence_spans(description)]
     cursor = len(own) + 1 if own else 0
+    private = _private_text(row)
+    if private:  # embedded after the own text, never cited
+        cursor += len(private) + 1
     for item in evidence[:MAX_TITLES]:
         passages.append(Passage(evidence_line(item), cursor, cursor + len(item.title)))
         cursor += len(item.title) + 2  # titles are joined by "; "
@@ -93,7 +106,7 @@ def embedding_document(row: Any, catalog: CpvCatalog, evidence: Sequence[Any] = 
     """The text a row is embedded by, and where its citable sentences and contract titles lie in it."""
     own = _own_text(row)
     lang = detect_language(own or " ".join(e.title for e in evidence))
-    parts = [own] if own else []
+    parts = [p for p in (own, _private_text(row)) if p]
     if evidence:
         parts.append("; ".join(e.title for e in evidence[:MAX_TITLES]))
     codes = getattr(row, "all_cpv_codes", None) or row.cpv_codes

@@ -50,7 +50,7 @@ def explain(
 ) -> Explanation:
     sentences, vectors = citable
     sentence, similarity = best_sentence(vector, sentences, vectors)
-    text = lexical_text(row, evidence)
+    text = lexical_text(row, evidence, private=False)  # shared words must not reveal private text
     return Explanation(
         components=ranked.components,
         shared_cpv=describe_cpv_matches(ranked.cpv_matches, services.catalog, suggested=query.suggested_cpv),

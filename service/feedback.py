@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from service import audit
+from service.access import Principal
 from service.container import Services
 from service.errors import NotFound
 from store import feedback, models, repository
@@ -34,15 +36,17 @@ def _need(session: Session, need_id: str) -> Any:
     return need
 
 
-def mark_supplier(services: Services, need_id: str, payload: models.FeedbackCreate) -> Mark:
+def mark_supplier(services: Services, need_id: str, payload: models.FeedbackCreate, principal: Principal) -> Mark:
+    """Store the mark and its audit event in one transaction."""
     with session_scope(services.engine) as session:
         need = _need(session, need_id)
         supplier = repository.get(session, SUPPLIERS, payload.supplier_id)
         if supplier is None:
             raise NotFound("supplier", payload.supplier_id)
         row = feedback.record_mark(
-            session, need_key=need.key, supplier_key=supplier.key, mark=payload.mark, adviser=payload.adviser
+            session, need_key=need.key, supplier_key=supplier.key, mark=payload.mark, adviser=principal.who
         )
+        audit.add_event(session, need.id, "mark", principal, {"supplier_id": supplier.id, "mark": payload.mark})
         return Mark(supplier, row.mark, row.adviser, row.created_at)
 
 

@@ -247,7 +247,7 @@ def suppliers_for_need(
     suggest_missing_cpv: bool = True,
     explain: bool = True,
 ) -> tuple[Any, list[MatchResult]]:
-    need = _stored_need(services, need_id)
+    need = stored_need(services, need_id)
     query = _stored_query(need, services)
     return need, shortlist(
         services,
@@ -262,7 +262,7 @@ def suppliers_for_need(
     )
 
 
-def _stored_need(services: Services, need_id: str) -> Any:
+def stored_need(services: Services, need_id: str) -> Any:
     with Session(services.engine) as session:
         need = repository.get(session, NEEDS, need_id)
     if need is None:
@@ -272,7 +272,7 @@ def _stored_need(services: Services, need_id: str) -> Any:
 
 def given_suppliers_for_need(services: Services, need_id: str, supplier_keys: Sequence[int]) -> list[MatchResult]:
     """These suppliers scored and explained for the stored need, best first (exports of marked suppliers)."""
-    need = _stored_need(services, need_id)
+    need = stored_need(services, need_id)
     query = _stored_query(need, services)
     if not query.cpv_codes:  # the same suggested codes its shortlist used
         suggested = confident_codes(services, query.text)

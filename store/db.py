@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from store import models
+from store import models, trust_models  # noqa: F401  (registers the tables for create_all)
 from store.migrations import upgrade
 
 

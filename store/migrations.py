@@ -24,7 +24,19 @@ class AddColumn:
     default_sql: str
 
 
-ADDED_COLUMNS = (AddColumn("supplier", "evidence_cpv_codes", "JSON", "'[]'"),)
+ADDED_COLUMNS = (
+    AddColumn("supplier", "evidence_cpv_codes", "JSON", "'[]'"),
+    *(
+        AddColumn("supplier", name, sql_type, "NULL")
+        for name, sql_type in (
+            ("contact_name", "VARCHAR(300)"),
+            ("contact_email", "VARCHAR(300)"),
+            ("contact_phone", "VARCHAR(40)"),
+            ("notes", "TEXT"),
+            ("private_description", "TEXT"),
+        )
+    ),
+)
 
 
 def upgrade(engine: Engine) -> list[str]:

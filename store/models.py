@@ -25,6 +25,8 @@ Website = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
 CpvInput = Annotated[str, StringConstraints(strip_whitespace=True, max_length=12)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^\+?[0-9 ()-]{5,40}$")]
 
 
 # 64-bit keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY autoincrements (and is 64-bit anyway).
@@ -51,6 +53,13 @@ class SupplierFields(_Input):
     size: Size | None = None
     website: Website | None = None
     operating_countries: list[CountryCode] = Field(default_factory=list, max_length=60)
+    # Private: shown to the supplier itself (and contact details and notes to advisers), never to others.
+    contact_name: Name | None = None
+    contact_email: Email | None = None
+    contact_phone: Phone | None = None
+    notes: Text | None = None
+    private_description: Text | None = None
+    """Unpublished capabilities and plans: matched on, never shown to any other role."""
 
 
 class SupplierCreate(SupplierFields):
@@ -80,6 +89,11 @@ class Supplier(SQLModel, table=True):
     size: str | None = Field(default=None, index=True, max_length=10)
     website: str | None = Field(default=None, max_length=500)
     operating_countries: list[str] = Field(default_factory=list, sa_type=JSON)
+    contact_name: str | None = Field(default=None, max_length=MAX_NAME)
+    contact_email: str | None = Field(default=None, max_length=MAX_NAME)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    notes: str | None = None
+    private_description: str | None = None
     evidence_cpv_codes: list[str] = Field(default_factory=list, sa_type=JSON)
     """Codes of the contracts it won (derived from its evidence), most frequent first."""
     revision: int = Field(default=0, index=True)
@@ -103,6 +117,22 @@ class SupplierPublic(SQLModel):
     operating_countries: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class SupplierForAdvisers(SupplierPublic):
+    """What advisers see: the public profile and how to reach the supplier, not its private plans."""
+
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    notes: str | None = None
+
+
+class SupplierOwn(SupplierForAdvisers):
+    """What the supplier itself sees: everything it wrote. Over the API, each reader gets only the
+    fields its role may see (the others are left out)."""
+
+    private_description: str | None = None
 
 
 class SupplierCpv(SQLModel, table=True):
@@ -231,6 +261,7 @@ class Feedback(SQLModel, table=True):
 
 
 class FeedbackCreate(_Input):
+    """An adviser's mark; who gave it comes from their key."""
+
     supplier_id: EntityId
     mark: FeedbackMark
-    adviser: Name

@@ -25,13 +25,11 @@ class EntityKind:
     table: type[Any]
     cpv_table: type[Any]
     cpv_owner: str
-    public_model: type[SQLModel]
+    stored_model: type[SQLModel]  # every field a writer may set (an upsert replaces them all)
     market_table: type[Any] | None = None
 
 
-SUPPLIERS = EntityKind(
-    "supplier", models.Supplier, models.SupplierCpv, "supplier_key", models.SupplierPublic, models.SupplierMarket
-)
+SUPPLIERS = EntityKind("supplier", models.Supplier, models.SupplierCpv, "supplier_key", models.SupplierOwn, models.SupplierMarket)
 NEEDS = EntityKind("need", models.Need, models.NeedCpv, "need_key", models.NeedPublic)
 
 
@@ -65,10 +63,16 @@ def get_by_keys(session: Session, kind: EntityKind, keys: Iterable[int]) -> dict
     return rows
 
 
-def list_page(session: Session, kind: EntityKind, *, offset: int, limit: int) -> tuple[list[Any], int]:
-    total = int(session.exec(select(func.count()).select_from(kind.table)).one())
-    rows = list(session.exec(select(kind.table).order_by(kind.table.key).offset(offset).limit(limit)))
-    return rows, total
+def list_page(
+    session: Session, kind: EntityKind, *, offset: int, limit: int, statuses: Sequence[str] | None = None
+) -> tuple[list[Any], int]:
+    """A page in key order; ``statuses`` (needs only) keeps just those."""
+    count, rows = select(func.count()).select_from(kind.table), select(kind.table)
+    if statuses is not None:
+        count = count.where(col(kind.table.status).in_(statuses))
+        rows = rows.where(col(kind.table.status).in_(statuses))
+    total = int(session.exec(count).one())
+    return list(session.exec(rows.order_by(kind.table.key).offset(offset).limit(limit))), total
 
 
 def _replace_links(session: Session, kind: EntityKind, row: Any) -> None:
@@ -101,7 +105,7 @@ def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_
         return row, "created"
     if not allow_update:
         raise ConflictError(f"{kind.name} '{values['id']}' already exists")
-    fields = [f for f in kind.public_model.model_fields if f not in ("id", "created_at", "updated_at")]
+    fields = [f for f in kind.stored_model.model_fields if f not in ("id", "created_at", "updated_at")]
     replacement = {f: values.get(f, kind.table.model_fields[f].get_default(call_default_factory=True)) for f in fields}
     if _content(row, fields) == replacement:
         return row, "unchanged"

@@ -60,3 +60,11 @@ NEEDS: list[dict[str, Any]] = [
         "status": "planning",
     },
 ]
+
+
+def key_headers(services: Any, role: str = "adviser", **acts_for: Any) -> dict[str, str]:
+    """Headers carrying a new API key of this role (``supplier_id=`` or ``buyer=`` for those roles)."""
+    from service.keys import create_key
+
+    plaintext, _row = create_key(services.engine, role, label=f"test {role}", **acts_for)
+    return {"Authorization": f"Bearer {plaintext}"}

@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from matcher.cpv import rule_check_digit
 from service.container import Services
-from tests.builders import NEEDS, SUPPLIERS
+from tests.builders import NEEDS, SUPPLIERS, key_headers
 
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as c:
+    with TestClient(create_app(services=services), headers=key_headers(services)) as c:
         for supplier in SUPPLIERS:
             assert c.post("/suppliers", json=supplier).status_code == 201
         for need in NEEDS:

@@ -16,6 +16,7 @@ import pytest
 
 from service import writes
 from service.container import open_services
+from service.keys import create_key
 from service.settings import Settings
 from store.repository import NEEDS, SUPPLIERS
 from tests.conftest import REPO
@@ -37,6 +38,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+ADVISER_KEY: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
     import uvicorn
@@ -49,6 +53,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterato
     services = open_services(Settings(home=home), embedder=real_embedder)
     for kind, name in ((SUPPLIERS, "suppliers"), (NEEDS, "needs")):
         writes.import_records(services, kind, (REPO / "data" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())
+    ADVISER_KEY["key"], _row = create_key(services.engine, "adviser", label="Kari Nordmann")
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -77,9 +82,16 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def page(browser, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+def page(browser, base_url: str):  # type: ignore[no-untyped-def]
+    """A page signed in with the adviser's key, through the sign-in form."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
-    yield context.new_page()
+    signed_in = context.new_page()
+    signed_in.goto(base_url + "/")  # signed out: sent to the sign-in page
+    signed_in.wait_for_url("**/ui/login**")
+    signed_in.fill("#key", ADVISER_KEY["key"])
+    signed_in.click("form.login button")
+    signed_in.wait_for_selector("#q")
+    yield signed_in
     context.close()
 
 
@@ -110,8 +122,7 @@ def test_a_swedish_search_finds_a_norwegian_supplier_with_its_explanation(page, 
 
 def test_mark_invited_survives_reload_and_is_in_the_csv(page, base_url: str, request, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{base_url}/ui/needs/{NEED}")
-    page.fill("#adviser-name", "Kari Nordmann")
-    page.click("form.who button")
+    assert "Kari Nordmann" in page.locator("form.who").inner_text()
     first = page.locator("ol.results > li.result").first
     supplier_id = first.get_attribute("id").removeprefix("s-")
     supplier_name = first.locator(".name").inner_text()
@@ -126,7 +137,7 @@ def test_mark_invited_survives_reload_and_is_in_the_csv(page, base_url: str, req
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     assert [r["id"] for r in rows] == [supplier_id]
     assert rows[0]["name"] == supplier_name and float(rows[0]["score"]) > 0 and "semantic" in rows[0]["why"]
-    assert rows[0]["marked_by"] == "Kari Nordmann"
+    assert rows[0]["marked_by"].startswith("Kari Nordmann (adviser key")
     screenshot(page, "need", request)
 
 
@@ -151,13 +162,14 @@ def test_supplier_and_needs_pages_read(page, base_url: str, request) -> None:  #
     page.goto(f"{base_url}/ui/needs")
     assert page.locator("table.list tbody tr").count() > 10
     screenshot(page, "needs", request)
+    page.click("form.who button")  # sign out
+    page.goto(f"{base_url}/ui/login")
+    screenshot(page, "login", request)
 
 
-def test_every_page_fits_a_narrow_screen(browser, base_url: str) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
+def test_every_page_fits_a_narrow_screen(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.set_viewport_size({"width": 390, "height": 844})
     for path in ("/?q=" + SWEDISH_NEED, f"/ui/needs/{NEED}", "/ui/needs", f"/ui/suppliers/{NORWEGIAN_SUPPLIER}"):
         page.goto(base_url + path)
         widths = page.evaluate("() => [document.documentElement.clientWidth, document.documentElement.scrollWidth]")
         assert widths[1] <= widths[0], f"{path} scrolls sideways at 390 px: {widths}"
-    context.close()

@@ -7,12 +7,12 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from service.container import Services
-from tests.builders import NEEDS, SUPPLIERS
+from tests.builders import NEEDS, SUPPLIERS, key_headers
 
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as c:
+    with TestClient(create_app(services=services), headers=key_headers(services)) as c:
         for supplier in SUPPLIERS:
             c.post("/suppliers", json=supplier)
         for need in NEEDS:

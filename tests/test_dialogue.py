@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from service.container import Services
-from tests.builders import NEEDS, SUPPLIERS
+from tests.builders import NEEDS, SUPPLIERS, key_headers
 
 FALL_SENSOR = SUPPLIERS[0]["id"]
 SNOW = SUPPLIERS[1]["id"]
@@ -18,7 +18,7 @@ SNOW = SUPPLIERS[1]["id"]
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as c:
+    with TestClient(create_app(services=services), headers=key_headers(services)) as c:
         for supplier in SUPPLIERS:
             assert c.post("/suppliers", json=supplier).status_code == 201
         for need in NEEDS:
@@ -26,16 +26,18 @@ def client(services: Services) -> Iterator[TestClient]:
         yield c
 
 
-def mark(client: TestClient, supplier_id: str, mark: str, adviser: str = "Kari Nordmann", need: str = "need-1"):  # type: ignore[no-untyped-def]
-    return client.post(f"/needs/{need}/feedback", json={"supplier_id": supplier_id, "mark": mark, "adviser": adviser})
+def mark(client: TestClient, supplier_id: str, mark: str, need: str = "need-1", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return client.post(f"/needs/{need}/feedback", json={"supplier_id": supplier_id, "mark": mark}, headers=headers)
 
 
-def test_a_mark_is_stored_with_who_and_when_and_the_latest_counts(client: TestClient) -> None:
+def test_a_mark_is_stored_with_who_and_when_and_the_latest_counts(client: TestClient, services: Services) -> None:
     assert mark(client, FALL_SENSOR, "relevant").status_code == 201
-    assert mark(client, FALL_SENSOR, "invited", adviser="Lars Svensson").status_code == 201
+    lars = key_headers(services, "adviser")
+    assert mark(client, FALL_SENSOR, "invited", headers=lars).status_code == 201
     assert mark(client, SNOW, "not_relevant").status_code == 201
     marks = {m["supplier_id"]: m for m in client.get("/needs/need-1/feedback").json()}
-    assert marks[FALL_SENSOR]["mark"] == "invited" and marks[FALL_SENSOR]["adviser"] == "Lars Svensson"
+    lars_prefix = lars["Authorization"].split("_")[1]
+    assert marks[FALL_SENSOR]["mark"] == "invited" and marks[FALL_SENSOR]["adviser"].endswith(f"adviser key {lars_prefix})")
     assert marks[FALL_SENSOR]["at"] and marks[SNOW]["mark"] == "not_relevant"
     assert client.get("/needs/need-2/feedback").json() == []  # marks belong to one need
 
@@ -47,19 +49,19 @@ def test_clearing_a_mark_withdraws_it(client: TestClient) -> None:
 
 
 def test_marks_survive_a_restart(services: Services) -> None:
-    with TestClient(create_app(services=services)) as c:
+    with TestClient(create_app(services=services), headers=key_headers(services)) as c:
         c.post("/suppliers", json=SUPPLIERS[0])
         c.post("/needs", json=NEEDS[0])
         assert mark(c, FALL_SENSOR, "invited").status_code == 201
-    with TestClient(create_app(services=services)) as again:
+    with TestClient(create_app(services=services), headers=c.headers) as again:
         assert [m["mark"] for m in again.get("/needs/need-1/feedback").json()] == ["invited"]
 
 
 def test_bad_marks_are_refused_with_the_field(client: TestClient) -> None:
     response = mark(client, FALL_SENSOR, "maybe")
     assert response.status_code == 422 and "mark" in response.json()["detail"][0]["loc"]
-    no_name = client.post("/needs/need-1/feedback", json={"supplier_id": FALL_SENSOR, "mark": "invited"})
-    assert no_name.status_code == 422 and "adviser" in no_name.json()["detail"][0]["loc"]
+    no_supplier = client.post("/needs/need-1/feedback", json={"mark": "invited"})
+    assert no_supplier.status_code == 422 and "supplier_id" in no_supplier.json()["detail"][0]["loc"]
     assert mark(client, "NO-BRC-000", "invited").status_code == 404
     assert mark(client, FALL_SENSOR, "invited", need="need-404").status_code == 404
     assert client.get("/needs/need-1/feedback").json() == []  # nothing half-written
@@ -81,7 +83,7 @@ def test_invitation_csv_lists_invited_suppliers_with_score_and_why(client: TestC
     assert [r["id"] for r in rows] == [FALL_SENSOR]
     row = rows[0]
     assert row["name"] == "Trygghetssensor AS" and row["country"] == "NO" and row["size"] == "small"
-    assert float(row["score"]) > 0 and "semantic" in row["why"] and row["marked_by"] == "Kari Nordmann"
+    assert float(row["score"]) > 0 and "semantic" in row["why"] and row["marked_by"].startswith("test adviser (adviser key")
     both = list(csv.DictReader(io.StringIO(client.get("/needs/need-1/invitations.csv?mark=invited&mark=relevant").text)))
     assert {r["id"] for r in both} == {FALL_SENSOR, SNOW}
     assert float(both[0]["score"]) >= float(both[1]["score"])

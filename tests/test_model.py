@@ -11,6 +11,7 @@ from service.container import Services, open_services
 from service.settings import Settings
 from service.writes import import_records
 from store.repository import SUPPLIERS
+from tests.builders import key_headers
 
 pytestmark = pytest.mark.model
 
@@ -134,7 +135,7 @@ def test_a_swedish_need_over_http_gets_explained_norwegian_and_english_suppliers
     from api.main import create_app
 
     need = "Vi söker sensorer som upptäcker fall hos äldre som bor hemma och larmar hemtjänsten automatiskt."
-    with TestClient(create_app(services=sample_services)) as client:
+    with TestClient(create_app(services=sample_services), headers=key_headers(sample_services)) as client:
         response = client.post("/match", json={"text": need, "country": "SE", "k": 10})
     assert response.status_code == 200
     results = response.json()["results"]

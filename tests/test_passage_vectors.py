@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from indexer.documents import embedding_document
+from indexer.documents import embedding_document, lexical_text
 from indexer.embedder import pool_spans
 from indexer.passage_vectors import PassageVectors
 from matcher.analysis import sentence_spans
@@ -69,6 +69,19 @@ def test_an_embedding_document_knows_where_its_citable_passages_are() -> None:
     assert [document.text[p.start : p.end] for p in sentences] == [p.shown for p in sentences]
     assert document.text[contract.start : contract.end] == "Vinterdrift Trondheim"
     assert contract.shown == "won 'Vinterdrift Trondheim' for Trondheim kommune"
+
+
+def test_a_private_description_is_embedded_and_searched_but_never_citable() -> None:
+    row = SimpleNamespace(
+        name="Brøyt AS", description="Vi brøyter veier.", private_description="Vi tester autonome brøytebiler.", cpv_codes=[]
+    )
+    won = [SimpleNamespace(title="Vinterdrift Trondheim", buyer=None, awarded_on=None, description="")]
+    document = embedding_document(row, CpvCatalog({}), won)
+    assert "autonome" in document.text and "autonome" in lexical_text(row, won)
+    assert all("autonome" not in p.shown for p in document.passages)
+    contract = document.passages[-1]
+    assert document.text[contract.start : contract.end] == "Vinterdrift Trondheim"  # offsets skip the private text
+    assert "autonome" not in lexical_text(row, won, private=False)
 
 
 def test_pooling_averages_the_tokens_inside_each_span_only() -> None:

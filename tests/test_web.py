@@ -5,16 +5,16 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from api.deps import KEY_COOKIE
 from api.main import create_app
-from api.web import ADVISER_COOKIE
 from api.web_views import highlight
 from service.container import Services
-from tests.builders import NEEDS, SUPPLIERS
+from tests.builders import NEEDS, SUPPLIERS, key_headers
 
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as c:
+    with TestClient(create_app(services=services), headers=key_headers(services)) as c:
         for supplier in SUPPLIERS:
             assert c.post("/suppliers", json=supplier).status_code == 201
         for need in NEEDS:
@@ -45,23 +45,41 @@ def test_bad_search_input_is_explained_on_the_page(client: TestClient) -> None:
 def test_need_page_shows_readiness_shortlist_and_marks_after_reload(client: TestClient) -> None:
     page = client.get("/ui/needs/need-1")
     assert page.status_code == 200 and "Market readiness" in page.text and "Fallsensor for hjemmeboende eldre" in page.text
-    assert "Give your name" in page.text and "No supplier marked yet" in page.text
-    refused = client.post("/ui/needs/need-1/marks", data={"supplier_id": SUPPLIERS[0]["id"], "mark": "invited"})
-    assert refused.status_code == 422 and "Give your name" in refused.text
-    signed = client.post("/ui/adviser", data={"name": "Kari Nordmann", "back": "/ui/needs/need-1"}, follow_redirects=False)
-    assert signed.status_code == 303 and signed.headers["location"] == "/ui/needs/need-1"
-    client.cookies.set(ADVISER_COOKIE, "Kari Nordmann")
+    assert "No supplier marked yet" in page.text and "Signed in as" in page.text
     marked = client.post(
         "/ui/needs/need-1/marks", data={"supplier_id": SUPPLIERS[0]["id"], "mark": "invited"}, follow_redirects=False
     )
     assert marked.status_code == 303 and marked.headers["location"].startswith("/ui/needs/need-1#s-")
     again = client.get("/ui/needs/need-1").text
-    assert "Kari Nordmann" in again and 'class="badge mark-invited"' in again and 'aria-pressed="true"' in again
+    assert "test adviser (adviser key" in again and 'class="badge mark-invited"' in again and 'aria-pressed="true"' in again
+    bad = client.post("/ui/needs/need-1/marks", data={"supplier_id": SUPPLIERS[0]["id"], "mark": "maybe"})
+    assert bad.status_code == 422 and "mark" in bad.text
 
 
-def test_sign_in_never_redirects_off_site(client: TestClient) -> None:
-    response = client.post("/ui/adviser", data={"name": "x", "back": "//evil.example"}, follow_redirects=False)
-    assert response.headers["location"] == "/"
+def test_signing_in_with_a_key_opens_the_workbench(services: Services, client: TestClient) -> None:
+    headers = key_headers(services, "adviser")
+    key = headers["Authorization"].removeprefix("Bearer ")
+    with TestClient(create_app(services=services)) as visitor:
+        to_login = visitor.get("/?q=fallsensorer", follow_redirects=False)
+        assert to_login.status_code == 303 and to_login.headers["location"].startswith("/ui/login?next=")
+        assert visitor.post("/ui/login", data={"key": "mm_nope_nope", "next": "/"}).status_code == 401
+        signed = visitor.post("/ui/login", data={"key": key, "next": "/?q=fallsensorer"}, follow_redirects=False)
+        assert signed.status_code == 303 and signed.headers["location"] == "/?q=fallsensorer"
+        assert KEY_COOKIE in signed.cookies and "httponly" in signed.headers["set-cookie"].lower()
+        assert "Trygghetssensor AS" in visitor.get("/?q=fallsensorer").text
+        off_site = visitor.post("/ui/login", data={"key": key, "next": "//evil.example"}, follow_redirects=False)
+        assert off_site.headers["location"] == "/"
+
+
+def test_without_a_key_only_open_needs_are_shown_and_not_their_suppliers(services: Services, client: TestClient) -> None:
+    client.post("/needs", json={**NEEDS[0], "id": "need-closed", "status": "closed"})
+    with TestClient(create_app(services=services)) as visitor:
+        listed = visitor.get("/ui/needs").text
+        assert "Fallsensor for hjemmeboende eldre" in listed and "need-closed" not in listed
+        page = visitor.get("/ui/needs/need-1")
+        assert page.status_code == 200 and "Sign in</a> to see suppliers" in page.text and "Trygghetssensor" not in page.text
+        assert visitor.get("/ui/needs/need-closed").status_code == 404
+        assert visitor.get(f"/ui/suppliers/{SUPPLIERS[0]['id']}", follow_redirects=False).status_code == 303
 
 
 def test_supplier_page_lists_relevant_open_needs(client: TestClient) -> None:

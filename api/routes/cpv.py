@@ -5,7 +5,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ServicesDep
+from api.deps import PrincipalDep, ServicesDep
+from service import access
 from service.cpv_suggestions import suggest_cpv
 
 router = APIRouter(tags=["cpv"])
@@ -31,6 +32,7 @@ class SuggestResponse(BaseModel):
 
 
 @router.post("/cpv/suggest", response_model=SuggestResponse, summary="Suggest CPV codes for a need's text")
-def suggest(request: SuggestRequest, services: ServicesDep) -> Any:
+def suggest(request: SuggestRequest, services: ServicesDep, principal: PrincipalDep) -> Any:
+    access.require_key(principal)
     found = suggest_cpv(services, request.text, k=request.k, lang=request.lang)
     return SuggestResponse(suggestions=[SuggestedCode(**vars(s)) for s in found])

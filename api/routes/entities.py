@@ -11,70 +11,99 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ServicesDep
+from api.deps import PrincipalDep, ServicesDep
+from api.entity_access import EntityAccess
 from api.schemas import ImportResult, Page
-from service import writes
+from service import access, writes
+from service.container import Services
 from service.errors import FieldProblem, InvalidInput, NotFound
 from store import repository
 from store.repository import EntityKind
 
 MAX_PAGE = 500
+MAX_OFFSET = 10_000_000
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
 
 def entity_router(
-    kind: EntityKind, plural: str, create_model: type[BaseModel], update_model: type[BaseModel], public_model: type[BaseModel]
+    kind: EntityKind,
+    plural: str,
+    create_model: type[BaseModel],
+    update_model: type[BaseModel],
+    public_model: type[BaseModel],
+    guard: EntityAccess,
 ) -> APIRouter:
+    """``public_model`` lists every field some reader may see; each reader gets only its own (unset ones are left out)."""
     router = APIRouter(prefix=f"/{plural}", tags=[plural])
 
-    def public(row: Any) -> Any:
-        return public_model.model_validate(row, from_attributes=True)
+    def existing(services: Services, entity_id: str) -> Any | None:
+        with Session(services.engine) as session:
+            return repository.get(session, kind, entity_id)
 
-    @router.get("", response_model=Page[public_model])  # type: ignore[valid-type]
+    @router.get("", response_model=Page[public_model], response_model_exclude_unset=True)  # type: ignore[valid-type]
     def list_entities(
         services: ServicesDep,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        principal: PrincipalDep,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     ) -> Any:
+        statuses = guard.statuses(principal)
         with Session(services.engine) as session:
-            rows, total = repository.list_page(session, kind, offset=offset, limit=limit)
-            return {"total": total, "offset": offset, "limit": limit, "items": [public(r) for r in rows]}
+            rows, total = repository.list_page(session, kind, offset=offset, limit=limit, statuses=statuses)
+            return {"total": total, "offset": offset, "limit": limit, "items": [guard.view(principal, r) for r in rows]}
 
-    @router.get("/{entity_id}", response_model=public_model)
-    def get_entity(entity_id: str, services: ServicesDep) -> Any:
-        with Session(services.engine) as session:
-            row = repository.get(session, kind, entity_id)
+    @router.get("/{entity_id}", response_model=public_model, response_model_exclude_unset=True)
+    def get_entity(entity_id: str, services: ServicesDep, principal: PrincipalDep) -> Any:
+        row = existing(services, entity_id)
         if row is None:
             raise NotFound(kind.name, entity_id)
-        return public(row)
+        guard.check_read(principal, row)
+        return guard.view(principal, row)
 
-    @router.post("", response_model=public_model, status_code=status.HTTP_201_CREATED)
-    def create_entity(payload: create_model, services: ServicesDep) -> Any:  # type: ignore[valid-type]
-        return public(writes.create(services, kind, payload))
+    @router.post("", response_model=public_model, response_model_exclude_unset=True, status_code=status.HTTP_201_CREATED)
+    def create_entity(payload: create_model, services: ServicesDep, principal: PrincipalDep) -> Any:  # type: ignore[valid-type]
+        payload = guard.check_write(principal, payload.id, None, payload)  # type: ignore[attr-defined]
+        return guard.view(principal, writes.create(services, kind, payload))
 
-    @router.put("/{entity_id}", response_model=public_model)
-    def replace_entity(entity_id: str, payload: create_model, services: ServicesDep, response: Response) -> Any:  # type: ignore[valid-type]
+    @router.put("/{entity_id}", response_model=public_model, response_model_exclude_unset=True)
+    def replace_entity(
+        entity_id: str,
+        payload: create_model,  # type: ignore[valid-type]
+        services: ServicesDep,
+        principal: PrincipalDep,
+        response: Response,  # type: ignore[valid-type]
+    ) -> Any:
+        payload = guard.check_write(principal, entity_id, existing(services, entity_id), payload)
         row, created = writes.replace(services, kind, entity_id, payload)
         if created:
             response.status_code = status.HTTP_201_CREATED
-        return public(row)
+        return guard.view(principal, row)
 
-    @router.patch("/{entity_id}", response_model=public_model)
-    def patch_entity(entity_id: str, payload: update_model, services: ServicesDep) -> Any:  # type: ignore[valid-type]
-        return public(writes.patch(services, kind, entity_id, payload))
+    @router.patch("/{entity_id}", response_model=public_model, response_model_exclude_unset=True)
+    def patch_entity(entity_id: str, payload: update_model, services: ServicesDep, principal: PrincipalDep) -> Any:  # type: ignore[valid-type]
+        row = existing(services, entity_id)
+        if row is None:
+            raise NotFound(kind.name, entity_id)
+        payload = guard.check_write(principal, entity_id, row, payload)
+        return guard.view(principal, writes.patch(services, kind, entity_id, payload))
 
     @router.delete("/{entity_id}", status_code=status.HTTP_204_NO_CONTENT)
-    def delete_entity(entity_id: str, services: ServicesDep) -> Response:
+    def delete_entity(entity_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
+        row = existing(services, entity_id)
+        if row is None:
+            raise NotFound(kind.name, entity_id)
+        guard.check_delete(principal, row)
         writes.delete(services, kind, entity_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.post(
         "/import",
         response_model=ImportResult,
-        summary=f"Bulk import {plural} from JSON lines (all or nothing)",
+        summary=f"Bulk import {plural} from JSON lines (all or nothing; advisers)",
         openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}, "required": True}},
     )
-    async def import_entities(request: Request, services: ServicesDep) -> Any:
+    async def import_entities(request: Request, services: ServicesDep, principal: PrincipalDep) -> Any:
+        access.require_staff(principal, "bulk import")
         body = bytearray()
         async for chunk in request.stream():
             body.extend(chunk)

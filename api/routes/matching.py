@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import ServicesDep
+from api.deps import PrincipalDep, ServicesDep
 from api.schemas import MAX_K, MatchRequest, NeedMatch, NeedShortlist, SupplierMatch, SupplierShortlist
 from matcher.filters import MatchFilters
 from matcher.geography import Location
-from service import shortlists
+from service import access, audit, shortlists
 from service.errors import FieldProblem, InvalidInput
 from service.writes import normalise_cpv
 
@@ -27,7 +27,8 @@ def _filters(location: tuple[str, ...], **values: Any) -> MatchFilters:
 
 
 @router.post("/match", response_model=SupplierShortlist, summary="Suppliers for an ad-hoc need")
-def match(request: MatchRequest, services: ServicesDep) -> Any:
+def match(request: MatchRequest, services: ServicesDep, principal: PrincipalDep) -> Any:
+    access.check_matching(principal)
     f = request.filters
     filters = _filters(("body",), cpv=f.cpv, countries=f.countries, regions=f.regions, sizes=f.sizes)
     results = shortlists.suppliers_for_text(
@@ -46,6 +47,7 @@ def match(request: MatchRequest, services: ServicesDep) -> Any:
 def need_shortlist(
     need_id: str,
     services: ServicesDep,
+    principal: PrincipalDep,
     k: K = 10,
     diversity: Diversity = 0.0,
     cpv: ListParam = None,
@@ -53,8 +55,12 @@ def need_shortlist(
     region: ListParam = None,
     size: ListParam = None,
 ) -> Any:
+    """Recorded in the need's audit trail: who asked, when, the filters, and the suppliers and scores shown."""
+    access.check_need_dialogue(principal, shortlists.stored_need(services, need_id), "the shortlist")
     filters = _filters(("query",), cpv=cpv, countries=country, regions=region, sizes=size)
     need, results = shortlists.suppliers_for_need(services, need_id, filters=filters, k=k, diversity=diversity)
+    asked = {"cpv": cpv or [], "country": country or [], "region": region or [], "size": size or []}
+    audit.record(services.engine, need.id, "shortlist", principal, audit.shortlist_details(asked, k, diversity, results))
     summary = {"id": need.id, "title": need.title, "buyer": need.buyer, "cpv_codes": need.cpv_codes, "country": need.country}
     return SupplierShortlist(need=summary, count=len(results), results=[SupplierMatch.of(r) for r in results])
 
@@ -63,6 +69,7 @@ def need_shortlist(
 def supplier_needs(
     supplier_id: str,
     services: ServicesDep,
+    principal: PrincipalDep,
     k: K = 10,
     diversity: Diversity = 0.0,
     cpv: ListParam = None,
@@ -70,6 +77,7 @@ def supplier_needs(
     region: ListParam = None,
     status: Annotated[list[str] | None, Query(max_length=3, description="default: planning and open")] = None,
 ) -> Any:
+    access.check_needs_for_supplier(principal, supplier_id)
     filters = _filters(("query",), cpv=cpv, countries=country, regions=region, statuses=status)
     supplier, results = shortlists.needs_for_supplier(services, supplier_id, filters=filters, k=k, diversity=diversity)
     summary = {"id": supplier.id, "name": supplier.name, "country": supplier.country}
