@@ -15,10 +15,12 @@ from sqlmodel import Session, func, select
 
 from api.deps import ServicesDep
 from api.entity_access import NeedAccess, SupplierAccess
+from api.limits import BodyLimit
 from api.routes.cpv import router as cpv_router
 from api.routes.dialogue import router as dialogue_router
 from api.routes.entities import entity_router
 from api.routes.matching import router as matching_router
+from api.schemas import ERROR_RESPONSES
 from api.web import router as web_router
 from service.access import Denied
 from service.container import Services, open_services
@@ -51,15 +53,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="Matchmaker", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.include_router(
-        entity_router(SUPPLIERS, "suppliers", models.SupplierCreate, models.SupplierUpdate, models.SupplierOwn, SupplierAccess())
+        entity_router(SUPPLIERS, "suppliers", models.SupplierCreate, models.SupplierUpdate, models.SupplierOwn, SupplierAccess()),
+        responses=ERROR_RESPONSES,
     )
-    app.include_router(entity_router(NEEDS, "needs", models.NeedCreate, models.NeedUpdate, models.NeedPublic, NeedAccess()))
-    app.include_router(matching_router)
-    app.include_router(cpv_router)
-    app.include_router(dialogue_router)
+    app.include_router(
+        entity_router(NEEDS, "needs", models.NeedCreate, models.NeedUpdate, models.NeedPublic, NeedAccess()),
+        responses=ERROR_RESPONSES,
+    )
+    app.include_router(matching_router, responses=ERROR_RESPONSES)
+    app.include_router(cpv_router, responses=ERROR_RESPONSES)
+    app.include_router(dialogue_router, responses=ERROR_RESPONSES)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _install_error_handlers(app)
+    app.add_middleware(BodyLimit)
 
     @app.get("/health", tags=["health"])
     def health(services: ServicesDep) -> dict[str, Any]:

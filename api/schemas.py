@@ -197,3 +197,27 @@ class AuditEventOut(BaseModel):
     actor: str = Field(description="who: the key's holder, role and key prefix")
     role: str
     details: dict[str, Any]
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no key, or an unknown or revoked one"},
+    403: {"model": Problem, "description": "the key's role may not do this"},
+    404: {"model": Problem, "description": "no such need or supplier (or not one this key may see)"},
+    409: {"model": Problem, "description": "the id is already taken"},
+    413: {"model": Problem, "description": "the request body is too large"},
+}
+
+
+class LineProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+    line: int | None = None
+
+
+class ImportProblems(BaseModel):
+    detail: list[LineProblem]

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep, ServicesDep
 from api.entity_access import EntityAccess
-from api.schemas import ImportResult, Page
+from api.schemas import ImportProblems, ImportResult, Page
 from service import access, writes
 from service.container import Services
 from service.errors import FieldProblem, InvalidInput, NotFound
@@ -99,6 +99,7 @@ def entity_router(
     @router.post(
         "/import",
         response_model=ImportResult,
+        responses={422: {"model": ImportProblems, "description": "each bad line's number, field and reason; nothing imported"}},
         summary=f"Bulk import {plural} from JSON lines (all or nothing; advisers)",
         openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}, "required": True}},
     )
