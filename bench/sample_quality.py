@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -19,12 +20,14 @@ from bench.metrics import standard_metrics, summarise
 from bench.readiness_threshold import scored_pairs, threshold_table
 from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, load_sample_service, read_jsonl, relevance_judgements
-from indexer.embedder import Embedder
+from indexer.embedder import Embedder, SentenceTransformerEmbedder
+from indexer.int8_queries import Int8QueryEmbedder
 from indexer.language_neutral import LanguageNeutralEmbedder
 from matcher.analysis import detect_language
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
 from matcher.readiness import DEFAULT_THRESHOLD
 from service import readiness, shortlists
+from service.cache import LruCache
 
 DENSE_ONLY = FusionWeights(dense=1.0, lexical=0.0, cpv=0.0, geography=0.0)
 # (name, language-neutral embeddings?, weights, CPV suggested where a need has none?)
@@ -37,6 +40,7 @@ SYSTEMS: list[tuple[str, bool, FusionWeights, bool]] = [
     ("full matcher, given CPV only", True, DEFAULT_WEIGHTS, False),
     ("full matcher", True, DEFAULT_WEIGHTS, True),
 ]
+INT8_SYSTEM = "full matcher, int8 query encoder"
 K = 10
 
 
@@ -55,9 +59,14 @@ def run(embedder: Embedder, out: Path) -> str:
         neutral_services = load_sample_service(Path(home) / "neutral", embedder, progress=True)
         load_seconds = time.perf_counter() - started
         raw_services = load_sample_service(Path(home) / "raw", raw, progress=True)
+        systems = [(name, neutral_services if neutral else raw_services, w, s) for name, neutral, w, s in SYSTEMS]
+        if isinstance(embedder, LanguageNeutralEmbedder) and isinstance(raw, SentenceTransformerEmbedder):
+            int8 = LanguageNeutralEmbedder(Int8QueryEmbedder(raw), embedder.means)  # same indexes, int8 queries
+            systems.append(
+                (INT8_SYSTEM, replace(neutral_services, embedder=int8, query_vectors=LruCache(2048)), DEFAULT_WEIGHTS, True)
+            )
         rows = []
-        for system, neutral, weights, suggest in SYSTEMS:
-            services = neutral_services if neutral else raw_services
+        for system, services, weights, suggest in systems:
             overall: dict[str, list[float]] = {m: [] for m in metrics}
             cross: dict[str, list[float]] = {m: [] for m in metrics}
             for need_id, relevant in tqdm(judgements.items(), desc=system, unit="need"):

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -34,10 +34,13 @@ from bench.profile_generator import generate_profiles
 from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, read_jsonl
 from indexer.documents import embedding_document, embedding_text, lexical_text
-from indexer.embedder import Embedder, encode_with_spans
+from indexer.embedder import Embedder, SentenceTransformerEmbedder, encode_with_spans
+from indexer.int8_queries import Int8QueryEmbedder
+from indexer.language_neutral import LanguageNeutralEmbedder
 from indexer.row_facts import row_facts
 from matcher.analysis import split_sentences
 from service import shortlists, writes
+from service.cache import LruCache
 from service.container import Services, open_services
 from service.keys import create_key
 from service.settings import Settings
@@ -254,8 +257,19 @@ def _add_and_find(services: Services) -> float:
     return time.perf_counter() - started
 
 
+def int8_variant(embedder: Embedder) -> Embedder | None:
+    """The same embedder with int8 query encoding (indexer/int8_queries.py), when it wraps a local model."""
+    if isinstance(embedder, LanguageNeutralEmbedder) and isinstance(embedder.inner, SentenceTransformerEmbedder):
+        return LanguageNeutralEmbedder(Int8QueryEmbedder(embedder.inner), embedder.means)
+    return None
+
+
 def measure_size(
-    embedder: Embedder, profiles: list[dict[str, Any]], cached: CachedEmbeddings, concurrency_seconds: float
+    embedder: Embedder,
+    profiles: list[dict[str, Any]],
+    cached: CachedEmbeddings,
+    concurrency_seconds: float,
+    int8: Embedder | None = None,
 ) -> dict[str, Any]:
     texts = query_texts()
     with tempfile.TemporaryDirectory() as home:
@@ -265,6 +279,12 @@ def measure_size(
         shortlists.suppliers_for_text(services, "warm-up", k=10)
         plain, phases = _in_process(services, texts, filtered=False)
         filtered, _ = _in_process(services, [f"{t} " for t in texts], filtered=True)
+        int8_plain: list[float] = []
+        int8_phases: dict[str, float] = {}
+        if int8 is not None:  # the same indexes, queries through the int8 copy (its own query cache)
+            int8_services = replace(services, embedder=int8, query_vectors=LruCache(2048))
+            shortlists.suppliers_for_text(int8_services, "warm-up", k=10)
+            int8_plain, int8_phases = _in_process(int8_services, texts, filtered=False)
         add_seconds = _add_and_find(services)
         log.info("in-process series done (N=%d)", len(profiles))
         services.close()  # saves the indexes the server starts from
@@ -285,6 +305,8 @@ def measure_size(
         "plain": plain,
         "filtered": filtered,
         "phases": phases,
+        "int8_plain": int8_plain,
+        "int8_phases": int8_phases,
         "add": add_seconds,
         "http_plain": http_plain,
         "http_filtered": http_filtered,
@@ -303,14 +325,18 @@ def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seco
         scratch.engine.dispose()
     build = markdown_table(["path", "texts/s", "overhead"], build_throughput(embedder, profiles))
     rows, phase_rows = [], []
+    int8 = int8_variant(embedder)
     for n in sizes:
         subset = CachedEmbeddings(cached.vectors[:n], cached.passages[:n])
-        m = measure_size(embedder, profiles[:n], subset, concurrency_seconds)
+        m = measure_size(embedder, profiles[:n], subset, concurrency_seconds, int8)
         rows += [
             [n, "in process", percentiles(m["plain"]), percentiles(m["filtered"])],
             [n, "HTTP POST /match", percentiles(m["http_plain"]), percentiles(m["http_filtered"])],
         ]
         phase_rows.append([n, *(f"{m['phases'].get(p, 0.0):.1f}" for p in PHASES)])
+        if m["int8_plain"]:
+            rows.append([n, "in process, int8 query encoder", percentiles(m["int8_plain"]), ""])
+            phase_rows.append([f"{n}, int8 queries", *(f"{m['int8_phases'].get(p, 0.0):.1f}" for p in PHASES)])
         for label, (rps, total, errors) in (("192 texts repeated", m["repeated"]), ("every query new", m["fresh"])):
             rows.append(
                 [
@@ -333,7 +359,9 @@ def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seco
     phases = markdown_table(["N", *[f"{p} (mean ms)" for p in PHASES]], phase_rows)
     intro = (
         f"Model: {embedder.name}. k = 10. Each latency series sends {len(query_texts())} need texts no earlier "
-        "series used, so every query is encoded. The load runs send 16 clients' requests for the given time: "
+        "series used, so every query is encoded. The int8 row encodes the same queries with an int8 copy of the "
+        "model (indexer/int8_queries.py; off by default, its quality is in bench/results/sample_quality.md). "
+        "The load runs send 16 clients' requests for the given time: "
         "'repeated' cycles those texts (after the first pass the query-vector cache answers the encoding, as "
         "when advisers refine and re-run a need), 'every query new' sends opening sentences of unseen "
         "generated profiles, so every request is encoded.\n\nBuild throughput on 300 generated profiles:\n\n"

@@ -81,6 +81,11 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
         log.info("loaded embedding model %s (dim %d) on %s", self.name, self.dim, self._model.device)
 
+    @property
+    def model(self) -> Any:
+        """The loaded sentence-transformers model."""
+        return self._model
+
     def _encode(self, texts: Sequence[str], prompt: str, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

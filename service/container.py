@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from indexer.cpv_labels import CpvLabelIndex
 from indexer.embedder import Embedder, SentenceTransformerEmbedder
+from indexer.int8_queries import Int8QueryEmbedder
 from indexer.language_neutral import load_or_estimate
 from indexer.model_build import build_default_model, default_model_dir
 from indexer.sync import ReconcileReport, SideIndex
@@ -78,8 +79,12 @@ def raw_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 
 
 def default_embedder(settings: Settings) -> Embedder:
-    """The embedder the service matches with: the model, made language-neutral unless switched off."""
-    inner = raw_embedder(settings)
+    """The embedder the service matches with: the model (queries in int8 if asked), made language-neutral
+    unless switched off."""
+    loaded = raw_embedder(settings)
+    inner: Embedder = loaded
+    if settings.query_precision == "int8" and str(loaded.model.device) == "cpu":
+        inner = Int8QueryEmbedder(loaded)
     if not settings.language_neutral:
         return inner
     return load_or_estimate(inner, reference_texts(), MODEL_CACHE / "language_means")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,6 +22,9 @@ class Settings(BaseSettings):
     """A sentence-transformers model name or path; default: the bundled multilingual-e5-small build."""
     language_neutral: bool = True
     """Remove each language's mean vector before comparing (see indexer/language_neutral.py)."""
+    query_precision: Literal["fp32", "int8"] = "fp32"
+    """``int8``: encode queries with an int8 copy of the model (about twice as fast on a CPU, rankings
+    shift slightly; see indexer/int8_queries.py). Documents are always fp32."""
     device: str | None = None
     """``cpu`` or ``cuda``; default: cuda when present."""
     cpv_file: Path | None = None
