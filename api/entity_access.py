@@ -64,8 +64,8 @@ class NeedAccess:
     def check_write(self, p: Principal, entity_id: str, row: Any | None, payload: BaseModel) -> BaseModel:
         values = payload.model_dump(exclude_unset=True)
         access.check_need_write(p, row, values)
-        if p.role == "buyer" and row is None and not values.get("buyer"):
-            return payload.model_copy(update={"buyer": p.buyer})  # a buyer's new need is its own
+        if p.role == "buyer" and isinstance(payload, models.NeedCreate) and "buyer" not in values:
+            return payload.model_copy(update={"buyer": p.buyer})  # a buyer's need (created or replaced) stays its own
         return payload
 
     def check_delete(self, p: Principal, row: Any) -> None:

@@ -87,7 +87,7 @@ def check_need_write(p: Principal, need: Any | None, values: dict[str, Any]) -> 
         raise Denied("needs are written by advisers and buyers")
     if need is not None and not owns_need(p, need):
         raise Denied("a buyer key edits only its own needs")
-    if values.get("buyer") not in (None, p.buyer):
+    if "buyer" in values and values["buyer"] != p.buyer:
         raise Denied(f"a buyer key writes needs of '{p.buyer}' only")
 
 

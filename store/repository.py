@@ -91,6 +91,13 @@ def _content(row: Any, fields: Iterable[str]) -> dict[str, Any]:
     return {f: getattr(row, f) for f in fields}
 
 
+def _value_or_default(kind: EntityKind, field: str, value: Any) -> Any:
+    """A missing or null value takes the column's default where it has one (a need given only a title
+    has the description "", never NULL)."""
+    default = kind.table.model_fields[field].get_default(call_default_factory=True)
+    return default if value is None and default is not None else value
+
+
 def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_update: bool = True) -> tuple[Any, str]:
     """Insert or replace by ``id``; returns the row and ``created``/``updated``/``unchanged``.
 
@@ -106,7 +113,7 @@ def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_
     if not allow_update:
         raise ConflictError(f"{kind.name} '{values['id']}' already exists")
     fields = [f for f in kind.stored_model.model_fields if f not in ("id", "created_at", "updated_at")]
-    replacement = {f: values.get(f, kind.table.model_fields[f].get_default(call_default_factory=True)) for f in fields}
+    replacement = {f: _value_or_default(kind, f, values.get(f)) for f in fields}
     if _content(row, fields) == replacement:
         return row, "unchanged"
     for field, value in replacement.items():
@@ -119,7 +126,7 @@ def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_
 def patch(session: Session, kind: EntityKind, row: Any, changes: dict[str, Any]) -> Any:
     """Apply a partial update to a loaded row."""
     for field, value in changes.items():
-        setattr(row, field, value)
+        setattr(row, field, _value_or_default(kind, field, value))
     _stamp(session, row)
     _replace_links(session, kind, row)
     return row

@@ -143,6 +143,9 @@ def test_a_buyer_key_works_on_its_own_needs_only(client: TestClient, keys: Keys)
     stolen = client.post("/needs", json={"id": "need-c", "title": "X", "buyer": "Umeå kommun"}, headers=bergen)
     assert stolen.status_code == 403
     assert client.patch("/needs/need-b", json={"status": "planning"}, headers=bergen).status_code == 200
+    assert client.patch("/needs/need-b", json={"buyer": None}, headers=bergen).status_code == 403
+    replaced = client.put("/needs/need-b", json={"id": "need-b", "title": "Digitalt tilsyn"}, headers=bergen)
+    assert replaced.status_code == 200 and replaced.json()["buyer"] == "Bergen kommune"  # still its own
     assert client.post("/needs/need-1/feedback", json={"supplier_id": OWN, "mark": "invited"}, headers=bergen).status_code == 403
     assert client.post("/match", json={"text": "fallsensorer"}, headers=bergen).status_code == 200
     assert client.get(f"/suppliers/{OWN}/needs", headers=bergen).status_code == 403

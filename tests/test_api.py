@@ -140,3 +140,11 @@ def test_stored_need_shortlist_and_reverse_direction(client: TestClient) -> None
 
 def test_openapi_docs_are_served(client: TestClient) -> None:
     assert "/match" in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_need_with_only_a_title_can_be_replaced_and_patched(client: TestClient) -> None:
+    assert client.post("/needs", json={"id": "need-t", "title": "Digitalt tilsyn"}).status_code == 201
+    replaced = client.put("/needs/need-t", json={"id": "need-t", "title": "Digitalt nattilsyn"})
+    assert replaced.status_code == 200 and replaced.json()["description"] == ""
+    patched = client.patch("/needs/need-t", json={"description": None})
+    assert patched.status_code == 200 and patched.json()["title"] == "Digitalt nattilsyn"
