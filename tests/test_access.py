@@ -166,3 +166,10 @@ def test_audit_trail_records_shortlists_marks_and_exports(client: TestClient, ke
     rows = list(csv.DictReader(io.StringIO(client.get("/needs/need-1/audit.csv", headers=keys["bergen"]).text)))
     assert [r["action"] for r in rows] == ["shortlist", "mark", "export"] and rows[0]["at"]
     assert client.get("/needs/need-2/audit", headers=keys["adviser"]).json() == []
+
+
+def test_a_visitor_cannot_tell_which_needs_exist(client: TestClient) -> None:
+    for need in ("need-closed", "no-such-need"):
+        for path in ("shortlist", "readiness", "audit", "feedback"):
+            assert client.get(f"/needs/{need}/{path}").status_code == 401
+        assert client.get(f"/needs/{need}").status_code == 404

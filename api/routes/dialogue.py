@@ -85,6 +85,7 @@ def invitation_list(
 
 
 def guard_need(services: Services, need_id: str, principal: Principal, what: str) -> None:
+    access.require_key(principal)  # before looking: a visitor learns nothing about which needs exist
     need = shortlists.stored_need(services, need_id)
     access.check_need_dialogue(principal, need, what)
 

@@ -56,6 +56,7 @@ def need_shortlist(
     size: ListParam = None,
 ) -> Any:
     """Recorded in the need's audit trail: who asked, when, the filters, and the suppliers and scores shown."""
+    access.require_key(principal)  # before looking: a visitor learns nothing about which needs exist
     access.check_need_dialogue(principal, shortlists.stored_need(services, need_id), "the shortlist")
     filters = _filters(("query",), cpv=cpv, countries=country, regions=region, sizes=size)
     need, results = shortlists.suppliers_for_need(services, need_id, filters=filters, k=k, diversity=diversity)
