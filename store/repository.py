@@ -43,7 +43,7 @@ class ConflictError(Exception):
 def next_revision(session: Session) -> int:
     """Bump and return the global revision inside the caller's transaction."""
     counter = update(models.Counter).where(col(models.Counter.name) == "revision")
-    session.execute(counter.values(value=col(models.Counter.value) + 1))
+    session.execute(counter.values(value=col(models.Counter.value) + 1), execution_options=_FETCH)
     return int(session.exec(select(models.Counter.value).where(models.Counter.name == "revision")).one())
 
 
