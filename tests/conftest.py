@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlmodel import SQLModel
@@ -14,6 +15,9 @@ from service.container import Services, open_services
 from service.settings import Settings
 from store.db import make_engine
 from tests.fakes import HashingEmbedder
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -78,3 +82,30 @@ def real_embedder(raw_embedder):  # type: ignore[no-untyped-def]
     from service.reference import reference_texts
 
     return load_or_estimate(raw_embedder, reference_texts(), MODEL_CACHE / "language_means")
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    """The API over the builders' suppliers and needs, with an adviser's key."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.builders import NEEDS, SUPPLIERS, key_headers
+
+    with TestClient(create_app(services=services), headers=key_headers(services)) as c:
+        for supplier in SUPPLIERS:
+            assert c.post("/suppliers", json=supplier).status_code == 201
+        for need in NEEDS:
+            assert c.post("/needs", json=need).status_code == 201
+        yield c
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh MATCHMAKER_HOME for CLI tests (settings re-read)."""
+    from service.settings import get_settings
+
+    monkeypatch.setenv("MATCHMAKER_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()

@@ -1,25 +1,11 @@
 """The HTTP API with the fake embedder, on SQLite and PostgreSQL."""
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
 from matcher.cpv import rule_check_digit
-from service.container import Services
-from tests.builders import NEEDS, SUPPLIERS, key_headers
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services), headers=key_headers(services)) as c:
-        for supplier in SUPPLIERS:
-            assert c.post("/suppliers", json=supplier).status_code == 201
-        for need in NEEDS:
-            assert c.post("/needs", json=need).status_code == 201
-        yield c
+from tests.builders import SUPPLIERS
 
 
 def problem(response, field: str) -> str:  # type: ignore[no-untyped-def]

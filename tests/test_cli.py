@@ -7,18 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from service.settings import get_settings
 from tests.builders import NEEDS, SUPPLIERS
 
 pytestmark = pytest.mark.model
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MATCHMAKER_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]

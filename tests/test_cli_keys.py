@@ -2,21 +2,11 @@
 
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
 from api.cli_keys import database
 from service.keys import authenticate, list_keys
-from service.settings import get_settings
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MATCHMAKER_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def test_create_list_and_revoke_a_key(home: Path) -> None:

@@ -3,9 +3,7 @@ readiness and the invitation list."""
 
 import csv
 import io
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -14,16 +12,6 @@ from tests.builders import NEEDS, SUPPLIERS, key_headers
 
 FALL_SENSOR = SUPPLIERS[0]["id"]
 SNOW = SUPPLIERS[1]["id"]
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services), headers=key_headers(services)) as c:
-        for supplier in SUPPLIERS:
-            assert c.post("/suppliers", json=supplier).status_code == 201
-        for need in NEEDS:
-            assert c.post("/needs", json=need).status_code == 201
-        yield c
 
 
 def mark(client: TestClient, supplier_id: str, mark: str, need: str = "need-1", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]

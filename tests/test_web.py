@@ -1,8 +1,5 @@
 """The adviser's pages, rendered by the server (fake embedder; SQLite and PostgreSQL)."""
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
 from api.deps import KEY_COOKIE
@@ -10,16 +7,6 @@ from api.main import create_app
 from api.web_views import highlight
 from service.container import Services
 from tests.builders import NEEDS, SUPPLIERS, key_headers
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services), headers=key_headers(services)) as c:
-        for supplier in SUPPLIERS:
-            assert c.post("/suppliers", json=supplier).status_code == 201
-        for need in NEEDS:
-            assert c.post("/needs", json=need).status_code == 201
-        yield c
 
 
 def test_search_page_shows_explained_shortlist_with_relative_bars(client: TestClient) -> None:
