@@ -130,12 +130,17 @@ def bench_speed(
     quick: Annotated[bool, typer.Option(help="2,000 profiles and a 10 s load run: a check, not the measurement")] = False,
     sizes: Annotated[str, typer.Option(help="comma-separated numbers of suppliers")] = "10000,100000",
     seconds: Annotated[float, typer.Option(help="length of the 16-client load run")] = 60.0,
+    embed_only: Annotated[bool, typer.Option(help="only embed and cache the profiles; measure nothing")] = False,
 ) -> None:
     """Shortlist latency, throughput and memory at national scale (embeds the profiles once, cached)."""
     _setup_logging()
-    from bench.speed import run
+    from bench.speed import embed_profiles, run
 
     chosen = [2000] if quick else [int(n) for n in sizes.split(",")]
+    if embed_only:
+        embed_profiles(_real_embedder(), max(chosen))
+        typer.echo(f"embedded and cached {max(chosen)} profiles")
+        return
     out = RESULTS / ("speed_quick.md" if quick else "speed.md")
     typer.echo(run(_real_embedder(), out, chosen, concurrency_seconds=10.0 if quick else seconds))
 

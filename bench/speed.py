@@ -317,12 +317,19 @@ def measure_size(
     }
 
 
-def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seconds: float = 60.0, seed: int = 0) -> str:
-    profiles = generate_profiles(max(sizes), seed=seed)
+def embed_profiles(embedder: Embedder, size: int, seed: int = 0) -> tuple[list[dict[str, Any]], CachedEmbeddings]:
+    """Generate and embed (or read back from the cache) the benchmark's profiles. Run alone, it lets the
+    hour-long embedding happen while the machine is busy, and the timed measurement later on idle cores."""
+    profiles = generate_profiles(size, seed=seed)
     with tempfile.TemporaryDirectory() as home:
         scratch = open_services(Settings(home=Path(home)), embedder=embedder)
         cached = cached_embeddings(embedder, scratch, profiles, seed)
         scratch.engine.dispose()
+    return profiles, cached
+
+
+def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seconds: float = 60.0, seed: int = 0) -> str:
+    profiles, cached = embed_profiles(embedder, max(sizes), seed)
     build = markdown_table(["path", "texts/s", "overhead"], build_throughput(embedder, profiles))
     rows, phase_rows = [], []
     int8 = int8_variant(embedder)
