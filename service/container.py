@@ -4,7 +4,7 @@ built by a factory (never at import time) so the API, the CLI and tests choose w
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from indexer.embedder import Embedder, SentenceTransformerEmbedder
 from indexer.int8_queries import Int8QueryEmbedder
 from indexer.language_neutral import load_or_estimate
 from indexer.model_build import build_default_model, default_model_dir
+from indexer.query_batcher import QueryBatcher
 from indexer.sync import ReconcileReport, SideIndex
 from matcher.catalog import CpvCatalog
 from matcher.readiness import DEFAULT_THRESHOLD
@@ -42,10 +43,14 @@ class Services:
     query_vectors: LruCache
     cpv_labels: CpvLabelIndex
     readiness_threshold: float = DEFAULT_THRESHOLD
+    query_batcher: QueryBatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.query_batcher = QueryBatcher(self.embedder)  # a copy with another embedder gets its own
 
     def query_vector(self, text: str) -> np.ndarray:
-        """The query embedding of a text, cached."""
-        return self.query_vectors.get_or_compute(text, lambda: self.embedder.encode_queries([text])[0])
+        """The query embedding of a text, cached; concurrent requests' texts are encoded in one batch."""
+        return self.query_vectors.get_or_compute(text, lambda: self.query_batcher.encode(text))
 
     def side(self, kind: EntityKind) -> SideIndex:
         return self.suppliers if kind is SUPPLIERS else self.needs
