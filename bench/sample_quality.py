@@ -17,11 +17,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench.metrics import standard_metrics, summarise
+from bench.precision import other_precision, query_precision
 from bench.readiness_threshold import scored_pairs, threshold_table
 from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, load_sample_service, read_jsonl, relevance_judgements
-from indexer.embedder import Embedder, SentenceTransformerEmbedder
-from indexer.int8_queries import Int8QueryEmbedder
+from indexer.embedder import Embedder
 from indexer.language_neutral import LanguageNeutralEmbedder
 from matcher.analysis import detect_language
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
@@ -40,7 +40,6 @@ SYSTEMS: list[tuple[str, bool, FusionWeights, bool]] = [
     ("full matcher, given CPV only", True, DEFAULT_WEIGHTS, False),
     ("full matcher", True, DEFAULT_WEIGHTS, True),
 ]
-INT8_SYSTEM = "full matcher, int8 query encoder"
 K = 10
 
 
@@ -60,11 +59,10 @@ def run(embedder: Embedder, out: Path) -> str:
         load_seconds = time.perf_counter() - started
         raw_services = load_sample_service(Path(home) / "raw", raw, progress=True)
         systems = [(name, neutral_services if neutral else raw_services, w, s) for name, neutral, w, s in SYSTEMS]
-        if isinstance(embedder, LanguageNeutralEmbedder) and isinstance(raw, SentenceTransformerEmbedder):
-            int8 = LanguageNeutralEmbedder(Int8QueryEmbedder(raw), embedder.means)  # same indexes, int8 queries
-            systems.append(
-                (INT8_SYSTEM, replace(neutral_services, embedder=int8, query_vectors=LruCache(2048)), DEFAULT_WEIGHTS, True)
-            )
+        twin = other_precision(embedder)
+        if twin:  # the same indexes, queries in the precision the service is not using
+            twin_services = replace(neutral_services, embedder=twin[1], query_vectors=LruCache(2048))
+            systems.append((f"full matcher, {twin[0]} query encoder", twin_services, DEFAULT_WEIGHTS, True))
         rows = []
         for system, services, weights, suggest in systems:
             overall: dict[str, list[float]] = {m: [] for m in metrics}
@@ -100,7 +98,8 @@ def run(embedder: Embedder, out: Path) -> str:
         + markdown_table(["score ≥", "pairs", "precision", "recall", "F1"], threshold_rows)
     )
     intro = (
-        f"Model: {embedder.name}. {len(judgements)} needs with hand-judged relevant suppliers; "
+        f"Model: {embedder.name}, queries encoded in {query_precision(embedder)} unless a row says otherwise. "
+        f"{len(judgements)} needs with hand-judged relevant suppliers; "
         f"loading and embedding the sample took {load_seconds:.0f} s."
     )
     return write_report(out, "Sample-data shortlist quality", intro, table)

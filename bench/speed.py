@@ -30,13 +30,12 @@ import httpx
 import numpy as np
 from tqdm import tqdm
 
+from bench.precision import other_precision, query_precision
 from bench.profile_generator import generate_profiles
 from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, read_jsonl
 from indexer.documents import embedding_document, embedding_text, lexical_text
-from indexer.embedder import Embedder, SentenceTransformerEmbedder, encode_with_spans
-from indexer.int8_queries import Int8QueryEmbedder
-from indexer.language_neutral import LanguageNeutralEmbedder
+from indexer.embedder import Embedder, encode_with_spans
 from indexer.row_facts import row_facts
 from matcher.analysis import split_sentences
 from service import shortlists, writes
@@ -257,19 +256,12 @@ def _add_and_find(services: Services) -> float:
     return time.perf_counter() - started
 
 
-def int8_variant(embedder: Embedder) -> Embedder | None:
-    """The same embedder with int8 query encoding (indexer/int8_queries.py), when it wraps a local model."""
-    if isinstance(embedder, LanguageNeutralEmbedder) and isinstance(embedder.inner, SentenceTransformerEmbedder):
-        return LanguageNeutralEmbedder(Int8QueryEmbedder(embedder.inner), embedder.means)
-    return None
-
-
 def measure_size(
     embedder: Embedder,
     profiles: list[dict[str, Any]],
     cached: CachedEmbeddings,
     concurrency_seconds: float,
-    int8: Embedder | None = None,
+    twin: Embedder | None = None,
 ) -> dict[str, Any]:
     texts = query_texts()
     with tempfile.TemporaryDirectory() as home:
@@ -279,12 +271,12 @@ def measure_size(
         shortlists.suppliers_for_text(services, "warm-up", k=10)
         plain, phases = _in_process(services, texts, filtered=False)
         filtered, _ = _in_process(services, [f"{t} " for t in texts], filtered=True)
-        int8_plain: list[float] = []
-        int8_phases: dict[str, float] = {}
-        if int8 is not None:  # the same indexes, queries through the int8 copy (its own query cache)
-            int8_services = replace(services, embedder=int8, query_vectors=LruCache(2048))
-            shortlists.suppliers_for_text(int8_services, "warm-up", k=10)
-            int8_plain, int8_phases = _in_process(int8_services, texts, filtered=False)
+        twin_plain: list[float] = []
+        twin_phases: dict[str, float] = {}
+        if twin is not None:  # the same indexes, queries in the other precision (its own query cache)
+            twin_services = replace(services, embedder=twin, query_vectors=LruCache(2048))
+            shortlists.suppliers_for_text(twin_services, "warm-up", k=10)
+            twin_plain, twin_phases = _in_process(twin_services, texts, filtered=False)
         add_seconds = _add_and_find(services)
         log.info("in-process series done (N=%d)", len(profiles))
         services.close()  # saves the indexes the server starts from
@@ -305,8 +297,8 @@ def measure_size(
         "plain": plain,
         "filtered": filtered,
         "phases": phases,
-        "int8_plain": int8_plain,
-        "int8_phases": int8_phases,
+        "twin_plain": twin_plain,
+        "twin_phases": twin_phases,
         "add": add_seconds,
         "http_plain": http_plain,
         "http_filtered": http_filtered,
@@ -332,18 +324,18 @@ def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seco
     profiles, cached = embed_profiles(embedder, max(sizes), seed)
     build = markdown_table(["path", "texts/s", "overhead"], build_throughput(embedder, profiles))
     rows, phase_rows = [], []
-    int8 = int8_variant(embedder)
+    served, other = query_precision(embedder), other_precision(embedder)
     for n in sizes:
         subset = CachedEmbeddings(cached.vectors[:n], cached.passages[:n])
-        m = measure_size(embedder, profiles[:n], subset, concurrency_seconds, int8)
+        m = measure_size(embedder, profiles[:n], subset, concurrency_seconds, other[1] if other else None)
         rows += [
             [n, "in process", percentiles(m["plain"]), percentiles(m["filtered"])],
             [n, "HTTP POST /match", percentiles(m["http_plain"]), percentiles(m["http_filtered"])],
         ]
-        phase_rows.append([n, *(f"{m['phases'].get(p, 0.0):.1f}" for p in PHASES)])
-        if m["int8_plain"]:
-            rows.append([n, "in process, int8 query encoder", percentiles(m["int8_plain"]), ""])
-            phase_rows.append([f"{n}, int8 queries", *(f"{m['int8_phases'].get(p, 0.0):.1f}" for p in PHASES)])
+        phase_rows.append([f"{n}, {served} queries", *(f"{m['phases'].get(p, 0.0):.1f}" for p in PHASES)])
+        if other and m["twin_plain"]:
+            rows.append([n, f"in process, {other[0]} query encoder", percentiles(m["twin_plain"]), ""])
+            phase_rows.append([f"{n}, {other[0]} queries", *(f"{m['twin_phases'].get(p, 0.0):.1f}" for p in PHASES)])
         for label, (rps, total, errors) in (("192 texts repeated", m["repeated"]), ("every query new", m["fresh"])):
             rows.append(
                 [
@@ -366,8 +358,12 @@ def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seco
     phases = markdown_table(["N", *[f"{p} (mean ms)" for p in PHASES]], phase_rows)
     intro = (
         f"Model: {embedder.name}. k = 10. Each latency series sends {len(query_texts())} need texts no earlier "
-        "series used, so every query is encoded. The int8 row encodes the same queries with an int8 copy of the "
-        "model (indexer/int8_queries.py; off by default, its quality is in bench/results/sample_quality.md). "
+        f"series used, so every query is encoded. Queries are encoded in {served} (the service's setting, "
+        "MATCHMAKER_QUERY_PRECISION); the "
+        + (f"'{other[0]} query encoder' row encodes the same queries in {other[0]} " if other else "")
+        + "against the same indexes (indexer/int8_queries.py; ranking quality of both in "
+        "bench/results/sample_quality.md). Concurrent requests' queries are encoded together "
+        "(indexer/query_batcher.py). "
         "The load runs send 16 clients' requests for the given time: "
         "'repeated' cycles those texts (after the first pass the query-vector cache answers the encoding, as "
         "when advisers refine and re-run a need), 'every query new' sends opening sentences of unseen "

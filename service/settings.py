@@ -22,9 +22,10 @@ class Settings(BaseSettings):
     """A sentence-transformers model name or path; default: the bundled multilingual-e5-small build."""
     language_neutral: bool = True
     """Remove each language's mean vector before comparing (see indexer/language_neutral.py)."""
-    query_precision: Literal["fp32", "int8"] = "fp32"
-    """``int8``: encode queries with an int8 copy of the model (about twice as fast on a CPU, rankings
-    shift slightly; see indexer/int8_queries.py). Documents are always fp32."""
+    query_precision: Literal["fp32", "int8"] = "int8"
+    """``int8`` (on a CPU): encode queries with an int8 copy of the model, about twice as fast with the
+    same ranking quality on the sample's judgements (bench/results/sample_quality.md; see
+    indexer/int8_queries.py). ``fp32``: the original model. Documents are always fp32."""
     device: str | None = None
     """``cpu`` or ``cuda``; default: cuda when present."""
     cpv_file: Path | None = None
