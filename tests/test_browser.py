@@ -126,7 +126,8 @@ def test_mark_invited_survives_reload_and_is_in_the_csv(page, base_url: str, req
     first = page.locator("ol.results > li.result").first
     supplier_id = first.get_attribute("id").removeprefix("s-")
     supplier_name = first.locator(".name").inner_text()
-    first.locator("button[value=invited]").click()
+    with page.expect_navigation():  # the mark posts and redirects back; reload only once that landed
+        first.locator("button[value=invited]").click()
     page.reload()
     row = page.locator("tr.mark-row", has_text=supplier_name)
     assert "Invited" in row.inner_text() and "Kari Nordmann" in row.inner_text()
@@ -162,7 +163,8 @@ def test_supplier_and_needs_pages_read(page, base_url: str, request) -> None:  #
     page.goto(f"{base_url}/ui/needs")
     assert page.locator("table.list tbody tr").count() > 10
     screenshot(page, "needs", request)
-    page.click("form.who button")  # sign out
+    with page.expect_navigation():
+        page.click("form.who button")  # sign out
     page.goto(f"{base_url}/ui/login")
     screenshot(page, "login", request)
 
