@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.embedder import Embedder
-from indexer.vector_index import atomic_write
+from indexer.vector_index import FaissVectorIndex, atomic_write
 from matcher.catalog import CpvCatalog
 
 log = logging.getLogger(__name__)
@@ -24,21 +24,23 @@ LANGUAGES = ("en", "sv", "no", "da")
 
 
 class CpvLabelIndex:
+    """Label vectors in the same fp16 FAISS store as the profiles: scanning ~28,000 float32 labels with
+    numpy cost ~5 ms a query (43 MB read, then a full sort); half the bytes and FAISS's top-k, ~1 ms."""
+
     def __init__(self, codes: np.ndarray, vectors: np.ndarray) -> None:
         self.codes = codes
-        self.vectors = vectors
+        self._labels = FaissVectorIndex(vectors.shape[1])
+        self._labels.add(list(range(len(codes))), vectors, [0] * len(codes))
 
     def __len__(self) -> int:
         return len(self.codes)
 
     def scores(self, query: np.ndarray, n: int = 50) -> dict[str, float]:
         """The ``n`` codes whose closest label is closest to the query, with that cosine."""
-        if not len(self.codes):
-            return {}
-        sims = self.vectors @ query
+        positions, sims = self._labels.search(query, 4 * n)  # codes have several labels: 4n hold n codes
         best: dict[str, float] = {}
-        for i in np.argsort(-sims)[: 4 * n]:
-            best.setdefault(str(self.codes[i]), float(sims[i]))
+        for i, sim in zip(positions.tolist(), sims.tolist(), strict=True):
+            best.setdefault(str(self.codes[i]), float(sim))
             if len(best) == n:
                 break
         return best
