@@ -78,7 +78,7 @@ class SentenceTransformerEmbedder:
         self.dim = int(dim)
         self._prompts = self._model.prompts or {}
         self._batch_size = batch_size
-        self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
+        self.forward_lock = threading.Lock()  # one forward pass at a time: torch already uses every core
         log.info("loaded embedding model %s (dim %d) on %s", self.name, self.dim, self._model.device)
 
     @property
@@ -90,7 +90,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         prompt_name = prompt if self._prompts.get(prompt) else None
-        with self._lock:
+        with self.forward_lock:
             # sentence-transformers sorts each call's texts by length before batching.
             vectors = self._model.encode(
                 list(texts),
@@ -115,7 +115,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), []
         prompt = self._prompts.get("passage") or ""
-        with self._lock:
+        with self.forward_lock:
             outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
                 list(texts),
                 prompt_name="passage" if prompt else None,

@@ -15,6 +15,7 @@ from indexer.cpv_labels import CpvLabelIndex
 from indexer.embedder import Embedder, SentenceTransformerEmbedder
 from indexer.int8_queries import Int8QueryEmbedder
 from indexer.language_neutral import load_or_estimate
+from indexer.memory import release_freed_memory
 from indexer.model_build import build_default_model, default_model_dir
 from indexer.query_batcher import QueryBatcher
 from indexer.sync import ReconcileReport, SideIndex
@@ -129,4 +130,5 @@ def open_services(
         side.load()
     if reconcile:
         services.reconcile(progress=progress)
+    release_freed_memory()  # what loading and reconciling allocated for a moment
     return services

@@ -21,5 +21,8 @@ def test_int8_queries_stay_close_to_fp32_and_documents_are_untouched(raw_embedde
     assert cosines.min() > 0.97 and cosines.max() < 0.99999  # close, and really quantized
     assert np.array_equal(int8.encode_documents(TEXTS), raw_embedder.encode_documents(TEXTS))
     assert int8.name == raw_embedder.name and int8.dim == raw_embedder.dim
-    # the original model is not changed by the copy
+    # the copy shares the word embeddings and the tokenizer (most of the memory) and changes nothing
+    original, copy = raw_embedder.model[0], int8.query_model[0]
+    assert copy.auto_model.embeddings is original.auto_model.embeddings and copy.tokenizer is original.tokenizer
+    assert copy.auto_model.encoder is not original.auto_model.encoder
     assert np.allclose(raw_embedder.encode_queries(TEXTS), fp32_queries, atol=1e-6)
