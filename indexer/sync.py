@@ -80,16 +80,23 @@ class SideIndex:
                     self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
                     self.facts[row.key] = row_facts(row)
 
-    def rows(self, keys: Sequence[int]) -> dict[int, Any]:
+    def rows(self, keys: Sequence[int], *, with_evidence: bool = False) -> tuple[dict[int, Any], dict[int, list[Any]]]:
+        """These rows by key and, when asked, their won contracts: one session for both (a shortlist's
+        database time was mostly two sessions' set-up)."""
         with Session(self.engine) as session:
-            return repository.get_by_keys(session, self.kind, keys)
+            rows = repository.get_by_keys(session, self.kind, keys)
+            evidence = self._evidence(session, list(rows)) if with_evidence else {}
+        return rows, evidence
 
     def evidence(self, keys: Sequence[int]) -> dict[int, list[Any]]:
         """Won contracts of these rows (suppliers only; needs have none)."""
+        with Session(self.engine) as session:
+            return self._evidence(session, keys)
+
+    def _evidence(self, session: Session, keys: Sequence[int]) -> dict[int, list[Any]]:
         if self.kind is not SUPPLIERS or not keys:
             return {}
-        with Session(self.engine) as session:
-            return repository.evidence_for(session, keys)
+        return repository.evidence_for(session, keys)
 
     def remove(self, keys: Iterable[int]) -> None:
         keys = list(keys)

@@ -146,9 +146,8 @@ def _served(
 ) -> list[MatchResult]:
     """Ranked candidates with their rows (read now, in one query) and, when asked, explanations."""
     with timer.phase("database"):
-        rows = side.rows([r.candidate.key for r in ranked])
+        rows, evidence = side.rows([r.candidate.key for r in ranked], with_evidence=explain)
         ranked = [r for r in ranked if r.candidate.key in rows]  # deleted since the search
-        evidence = side.evidence([r.candidate.key for r in ranked]) if explain else {}
     if not explain:
         return [MatchResult(i + 1, rows[r.candidate.key], r.score, None) for i, r in enumerate(ranked)]
     with timer.phase("fusion + explanations"):
