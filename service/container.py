@@ -45,9 +45,12 @@ class Services:
     cpv_labels: CpvLabelIndex
     readiness_threshold: float = DEFAULT_THRESHOLD
     query_batcher: QueryBatcher = field(init=False)
+    passage_texts: LruCache = field(init=False)
+    """A row's citable passages by (side, key, revision): explanations cite from them."""
 
     def __post_init__(self) -> None:
         self.query_batcher = QueryBatcher(self.embedder)  # a copy with another embedder gets its own
+        self.passage_texts = LruCache(4096)
 
     def query_vector(self, text: str) -> np.ndarray:
         """The query embedding of a text, cached; concurrent requests' texts are encoded in one batch."""

@@ -4,6 +4,7 @@ the words both texts share, and the sentence (or won contract) of the profile cl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,16 +19,20 @@ from service.container import Services
 Citable = tuple[tuple[str, ...], np.ndarray]  # what an explanation may cite, and its vectors
 
 
-def citable_for(side: SideIndex, rows: Sequence[Any], evidence: dict[int, list[Any]]) -> dict[int, Citable]:
+def citable_for(services: Services, side: SideIndex, rows: Sequence[Any], evidence: dict[int, list[Any]]) -> dict[int, Citable]:
     """The passages of these rows an explanation may cite, with the vectors stored when they were indexed.
 
     Nothing is embedded here: a row whose stored passages do not fit its current text (indexed from an
-    older revision, or not yet) cites nothing rather than something wrong.
+    older revision, or not yet) cites nothing rather than something wrong. Splitting a row into passages
+    is kept per revision (a revision covers the row and its won contracts), since the same suppliers
+    come back shortlist after shortlist.
     """
     empty: Citable = ((), np.zeros((0, side.embedder.dim), dtype=np.float32))
     found: dict[int, Citable] = {}
     for row in rows:
-        passages = citable_passages(row, evidence.get(row.key, ()))
+        passages = services.passage_texts.get_or_compute(
+            (side.kind.name, row.key, row.revision), partial(citable_passages, row, evidence.get(row.key, ()))
+        )
         with side.lock:
             vectors = side.passages.get(row.key, row.revision)
         if vectors is None or len(vectors) != len(passages):

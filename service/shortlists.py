@@ -151,7 +151,7 @@ def _served(
     if not explain:
         return [MatchResult(i + 1, rows[r.candidate.key], r.score, None) for i, r in enumerate(ranked)]
     with timer.phase("fusion + explanations"):
-        citable = explanations.citable_for(side, [rows[r.candidate.key] for r in ranked], evidence)
+        citable = explanations.citable_for(services, side, [rows[r.candidate.key] for r in ranked], evidence)
         return [
             MatchResult(
                 i + 1,

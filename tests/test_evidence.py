@@ -5,10 +5,11 @@ import datetime as dt
 from sqlmodel import Session, select
 
 from matcher.filters import MatchFilters
-from service import shortlists
+from service import shortlists, writes
 from service.container import Services
 from store import models, repository
 from store.db import session_scope
+from store.models import SupplierCreate, SupplierUpdate
 from store.repository import SUPPLIERS
 
 WINTER = {
@@ -78,3 +79,16 @@ def test_a_supplier_known_only_by_name_is_listed_without_a_best_sentence(service
     [result] = shortlists.suppliers_for_text(services, "snow ploughing", k=1)
     assert result.row.id == "NAME-1" and result.explanation is not None
     assert result.explanation.best_sentence is None and "ploughing" in result.explanation.matched_terms
+
+
+def test_an_explanation_cites_the_current_text_after_the_profile_changes(services: Services) -> None:
+    profile = SupplierCreate(id="SE-X-1", name="Snöfri AB", description="Vi plogar snö med eldrivna maskiner.")
+    writes.create(services, SUPPLIERS, profile)
+    query = "snow ploughing with electric machines"
+    [before] = shortlists.suppliers_for_text(services, query, k=1)
+    assert before.explanation.best_sentence == "Vi plogar snö med eldrivna maskiner."
+
+    writes.patch(services, SUPPLIERS, "SE-X-1", SupplierUpdate(description="Snow ploughing with electric machines, all winter."))
+    [after] = shortlists.suppliers_for_text(services, query, k=1)
+
+    assert after.explanation.best_sentence == "Snow ploughing with electric machines, all winter."
