@@ -15,19 +15,21 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
 from tqdm import tqdm
 
 from bench.metrics import standard_metrics, summarise
+from bench.precision import other_precision, query_precision
 from bench.report import markdown_table, write_report
 from bench.uk_awards import UK_FILE, AwardNotice, read_uk_awards
 from indexer.embedder import Embedder
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
 from matcher.names import name_key
 from service import shortlists
+from service.cache import LruCache
 from service.container import Services, open_services
 from service.settings import Settings
 from store import repository
@@ -191,6 +193,10 @@ def run(embedder: Embedder, out: Path, data: Path = UK_FILE) -> str:
             "CPV-group match": lambda need: cpv_group_ranking(split, need),
             **{name: service_ranking(services, weights) for name, weights in SERVICE_SYSTEMS.items()},
         }
+        twin = other_precision(embedder)
+        if twin:  # the same indexes, queries in the precision the service is not using
+            twin_services = replace(services, embedder=twin[1], query_vectors=LruCache(2048))
+            systems[f"full matcher, {twin[0]} query encoder"] = service_ranking(twin_services, DEFAULT_WEIGHTS)
         rows = []
         for name, rank in systems.items():
             full: dict[str, list[float]] = {m: [] for m in metrics}
@@ -211,7 +217,8 @@ def run(embedder: Embedder, out: Path, data: Path = UK_FILE) -> str:
         services.engine.dispose()
     table = markdown_table(["system", "slice", "needs", *[f"{m} (95% CI)" for m in metrics]], rows)
     intro = (
-        f"Model: {embedder.name}. UK Contracts Finder (Lancashire), split at {SPLIT_DATE}: "
+        f"Model: {embedder.name}, queries encoded in {query_precision(embedder)} unless a row says otherwise. "
+        f"UK Contracts Finder (Lancashire), split at {SPLIT_DATE}: "
         f"{len(split.suppliers)} suppliers profiled from their earlier awards, {len(split.tests)} later notices "
         f"with a known winner ({len(split.cleaned)} after removing near-repeats of a training notice by the same buyer). "
         f"Loading and embedding took {index_seconds:.0f} s. "
