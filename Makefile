@@ -13,12 +13,13 @@ endif
 
 .PHONY: install chromium run test test-fast bench lint load-sample clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	# torch first, pinned: the local CPU wheel (otherwise pip pulls gigabytes of CUDA packages)
 	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e '.[dev]'
+	# every other package at the version the benchmarks were measured with (constraints.txt)
+	$(PY) -m pip install -c constraints.txt -e '.[dev]'
 	$(VENV)/bin/matchmaker model build
 	touch $@
 
