@@ -36,7 +36,6 @@ class QueryBatcher:
         self.embedder = embedder
         self.max_batch = max_batch
         self.idle_seconds = idle_seconds
-        self.batch_sizes: deque[int] = deque(maxlen=1024)  # the latest batches, for benchmarks and tests
         self._waiting: deque[_Pending] = deque()
         self._arrived = threading.Condition()
         self._worker: threading.Thread | None = None
@@ -65,7 +64,6 @@ class QueryBatcher:
             self._encode(batch)
 
     def _encode(self, batch: list[_Pending]) -> None:
-        self.batch_sizes.append(len(batch))
         try:
             vectors = self.embedder.encode_queries([p.text for p in batch])
         except Exception as error:  # every waiting caller gets the error, the worker goes on
