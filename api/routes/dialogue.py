@@ -1,7 +1,5 @@
 """The market dialogue around a stored need: advisers' marks, market readiness, the invitation list."""
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -14,6 +12,7 @@ from api.schemas import AuditEventOut, MarkOut, ReadinessOut
 from service import access, audit, feedback, invitations, readiness, shortlists
 from service.access import Principal
 from service.container import Services
+from service.csv_export import csv_text
 from store.models import FeedbackCreate
 
 router = APIRouter(prefix="/needs/{need_id}", tags=["market dialogue"])
@@ -91,13 +90,10 @@ def guard_need(services: Services, need_id: str, principal: Principal, what: str
 
 
 def csv_response(rows: list[dict[str, Any]], columns: Sequence[str], name: str) -> Response:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
+    """Every export is written by :func:`service.csv_export.csv_text` (cells a spreadsheet would run are neutralised)."""
     filename = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) + ".csv"
     return Response(
-        out.getvalue(),
+        csv_text(rows, columns),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
