@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from service import access
-from service.access import Denied, Principal
+from service.access import Principal
 from store import models
 
 PUBLIC_SUPPLIER_FIELDS = tuple(models.SupplierPublic.model_fields)
@@ -58,8 +58,7 @@ class NeedAccess:
         return {f: getattr(row, f) for f in models.NeedPublic.model_fields}
 
     def check_read(self, p: Principal, row: Any) -> None:
-        if not access.can_see_need(p, row):
-            raise Denied("no such need", hide=True)
+        access.check_need_visible(p, row)
 
     def check_write(self, p: Principal, entity_id: str, row: Any | None, payload: BaseModel) -> BaseModel:
         values = payload.model_dump(exclude_unset=True)

@@ -101,7 +101,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def denied(_request: Request, exc: Denied) -> JSONResponse:
         if exc.anonymous:
             return JSONResponse(status_code=401, content={"detail": str(exc)}, headers={"WWW-Authenticate": "Bearer"})
-        return JSONResponse(status_code=404 if exc.hide else 403, content={"detail": str(exc)})
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
 
     @app.exception_handler(ConflictError)
     async def conflict(_request: Request, exc: ConflictError) -> JSONResponse:

@@ -52,8 +52,7 @@ def _refused(request: Request, principal: Principal, exc: Denied | NotFound) -> 
     if isinstance(exc, Denied) and exc.anonymous:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=status.HTTP_303_SEE_OTHER)
-    hidden = isinstance(exc, NotFound) or exc.hide
-    return _render(request, "problem.html", principal, 404 if hidden else 403, message=str(exc))
+    return _render(request, "problem.html", principal, 404 if isinstance(exc, NotFound) else 403, message=str(exc))
 
 
 def _problems(exc: ValidationError | InvalidInput | ValueError) -> list[str]:

@@ -15,16 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from service.errors import NotFound
+
 STAFF = frozenset({"admin", "adviser"})
 OPEN_STATUSES = frozenset({"planning", "open"})
 
 
 class Denied(Exception):
-    """Not allowed; ``hide`` answers as if the thing did not exist (404), so nothing leaks."""
+    """Not allowed (403), or not signed in (``anonymous``: 401). What a reader may not know exists is
+    never Denied: it is :class:`NotFound`, word for word as if it were missing (see ``check_need_visible``)."""
 
-    def __init__(self, reason: str, *, hide: bool = False, anonymous: bool = False) -> None:
+    def __init__(self, reason: str, *, anonymous: bool = False) -> None:
         super().__init__(reason)
-        self.hide, self.anonymous = hide, anonymous
+        self.anonymous = anonymous
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ def owns_need(p: Principal, need: Any) -> bool:
 
 def can_see_need(p: Principal, need: Any) -> bool:
     return p.role is not None or need.status in OPEN_STATUSES
+
+
+def check_need_visible(p: Principal, need: Any) -> None:
+    """A need the reader may not see is answered exactly as a missing one: same status, same words."""
+    if not can_see_need(p, need):
+        raise NotFound("need", need.id)
 
 
 def check_need_dialogue(p: Principal, need: Any, what: str) -> None:
