@@ -5,11 +5,6 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MATCHMAKER_HOME ?= $(CURDIR)/var
-# The official CPV list, when it lies beside the project, gives every code a label and verified check digit.
-CPV_LIST := $(wildcard ../shared/data/cpv_labels_en_da_sv.csv)
-ifneq ($(CPV_LIST),)
-export MATCHMAKER_CPV_FILE ?= $(abspath $(CPV_LIST))
-endif
 
 .PHONY: install chromium run test test-fast bench lint load-sample clean
 

@@ -24,10 +24,10 @@ from indexer.lexical import LexicalIndex
 from matcher.analysis import query_stems
 from matcher.cpv import CpvError, parse_cpv
 from matcher.cpv_suggest import Neighbour, suggest_codes
-from service.reference import official_catalog
+from service.reference import CPV_LIST_FILE, official_catalog
 
 DOFFIN_FILE = SHARED_DATA / "doffin_notices_2020.json"
-CPV_FILE = SHARED_DATA / "cpv_labels_en_da_sv.csv"
+CPV_FILE = CPV_LIST_FILE  # the shipped list: the same codes and labels as ../shared's (tools/build_cpv_list.py)
 NEIGHBOURS = 10
 LABEL_CANDIDATES = 50
 TEXT_CHARS = 2000

@@ -22,7 +22,7 @@ def profiles() -> list[dict[str, Any]]:
     return generate_profiles(500, seed=7)
 
 
-@pytest.mark.parametrize("official", [False, True], ids=["division-labels-only", "official-cpv-list"])
+@pytest.mark.parametrize("official", [False, True], ids=["shipped-cpv-list", "cpv-file-from-shared-data"])
 def test_every_profile_passes_the_import_validation(profiles: list[dict[str, Any]], official: bool) -> None:
     if official and not OFFICIAL_CPV.exists():
         pytest.skip(f"{OFFICIAL_CPV} is absent")
