@@ -154,9 +154,17 @@ class LexicalIndex:
             return _idf(len(self._slot_of), self._df(stem))
 
     def is_distinctive(self, stem: str) -> bool:
-        """False for words many profiles use (more than a fifth of them, and more than two)."""
+        """False for words many profiles use: more than a fifth of them (and more than two), or, in a
+        small index, more than half of them.
+
+        A document-frequency floor knows no language, so it keeps the function words of languages the
+        analyser has no list for out of explanations wherever they are common. The "more than two"
+        lets a word shared by two documents count in an index of ten; alone it would let a word every
+        document of a two- or three-document index uses count too.
+        """
         with self._lock:
-            return self._df(stem) <= max(2, len(self._slot_of) // 5)
+            df, n = self._df(stem), len(self._slot_of)
+            return df <= 1 or df <= min(max(2, n // 5), n // 2)
 
     def upper_bound(self, query_stems: Sequence[str]) -> float:
         """The BM25 score no document can reach: the sum of the query terms' IDFs.

@@ -2,7 +2,10 @@
 
 Texts are Swedish, Norwegian or English. Each text is stemmed with the Snowball stemmer of its
 own language, after dropping the stopwords of all three (the languages share many short words,
-and a Swedish stopword in a Norwegian text carries no evidence either).
+and a Swedish stopword in a Norwegian text carries no evidence either). A text written in another
+language also loses that language's function words (matcher/stopwords.py).
+
+What counts as a word is defined here once: a run of letters or digits, in any script.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_NORWEGIAN, STOPWORDS_SWEDISH
 
+from matcher.stopwords import foreign_function_words
+
 LANGUAGES = ("sv", "no", "en")
 _STEMMER_NAMES = {"sv": "swedish", "no": "norwegian", "en": "english"}
 # Function words the Snowball lists lack but every profile uses.
@@ -24,6 +29,9 @@ _EXTRA_STOPWORDS = frozenset(
         *("hos", "även", "också", "samt", "sådan", "sådana", "inom", "mellan", "genom", "utan", "bland"),
         *("slik", "slike", "både", "enten", "innen", "mellom", "gjennom", "uten", "blant"),
         *("via", "per", "ca", "etc", "eller", "also", "within", "across"),
+        # Danish (stemmed as Norwegian) shares most function words with Norwegian, not these.
+        *("af", "hvad", "hvilket", "hvornår", "havde", "hende", "hendes", "mellem", "måske", "må", "nogen", "noget"),
+        *("nogle", "selvom", "sådanne", "uden", "været", "blevet", "bliver", "blive", "intet", "vores"),
     )
 )
 _STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_SWEDISH) | frozenset(STOPWORDS_NORWEGIAN) | _EXTRA_STOPWORDS
@@ -102,6 +110,15 @@ _MARKERS = {
 _LETTERS = {"sv": set("äö"), "no": set("æø")}
 
 
+def has_words(text: str) -> bool:
+    """Whether a text gives the matcher anything to go on: a run of letters or digits, in any script.
+
+    Spaces, punctuation, control characters and emoji are not words, and a text of nothing else
+    would be matched on noise. Stopwords are words: the model can still read a text made of them.
+    """
+    return _WORD.search(text) is not None
+
+
 @dataclass(frozen=True)
 class Token:
     surface: str
@@ -133,10 +150,12 @@ def _stemmer(lang: str) -> Stemmer.Stemmer:
 
 
 def tokenize(text: str, lang: str | None = None) -> list[Token]:
-    """Content words of ``text`` with their stems; stopwords and one-letter words dropped."""
+    """Content words of ``text`` with their stems; stopwords (of sv/no/en, and of the foreign language
+    the text is written in, if any) and one-letter words dropped."""
     lang = lang or detect_language(text)
     words = [w.lower() for w in _WORD.findall(text)]
-    kept = [w for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
+    foreign = foreign_function_words(words, _STOPWORDS)
+    kept = [w for w in words if w not in _STOPWORDS and w not in foreign and (len(w) > 1 or w.isdigit())]
     stems = _stemmer(lang).stemWords(kept)
     return [Token(surface, stem) for surface, stem in zip(kept, stems, strict=True)]
 

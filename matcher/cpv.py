@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
 
-_CODE = re.compile(r"^(\d{8})(?:-(\d))?$")
+_CODE = re.compile(r"([0-9]{8})(?:-([0-9]))?")  # not \d: it matches any script's digits ("٣٣١٩٦٢٠٠")
 # The official CPV 2008 check digits follow this weighted mod-10 rule for 94 % of codes; the rest
-# are legacy assignments, so a supplied official code list always takes precedence.
+# are legacy assignments, so the official code list (shipped, see service/reference.py) always takes
+# precedence and the rule serves only catalogs without check digits.
 _CHECK_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7)
 
 
@@ -54,7 +55,7 @@ def parse_cpv(raw: str, official_check_digits: Mapping[str, str] | None = None) 
     With the official code list, the code must exist and its check digit must match the list;
     without it, a given check digit is verified by the mod-10 rule.
     """
-    match = _CODE.match(raw.strip())
+    match = _CODE.fullmatch(raw.strip())
     if not match:
         raise CpvError(f"'{raw}' is not a CPV code: expected 8 digits with an optional '-check digit'")
     code, check = match.group(1), match.group(2)
@@ -144,6 +145,6 @@ def cpv_overlap(query_codes: Iterable[str], candidate_codes: Iterable[str]) -> f
 def prefix_of(raw: str) -> str:
     """Normalise a CPV filter prefix: digits only, trailing zeros of a full code dropped."""
     digits = raw.split("-")[0].strip()
-    if not digits.isdigit() or not 2 <= len(digits) <= 8:
+    if not (digits.isascii() and digits.isdigit()) or not 2 <= len(digits) <= 8:  # never a LIKE wildcard
         raise CpvError(f"'{raw}' is not a CPV prefix: expected 2 to 8 digits")
     return significant(digits.ljust(8, "0")) if len(digits) == 8 else digits

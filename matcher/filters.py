@@ -1,11 +1,15 @@
 """Hard filters on a shortlist. They are applied exactly (by the store, before ranking), never by
-over-fetching and hoping; this module holds their meaning so every layer agrees on it."""
+over-fetching and hoping; this module holds their meaning so every layer agrees on it.
+
+:meth:`MatchFilters.build` is the one validation of filters for every route, page and command: a
+value no record can carry ("NOR", "%") would otherwise match nothing, or, in a SQL ``LIKE``, everything."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from matcher.countries import country_code, nuts_code
 from matcher.cpv import prefix_of
 
 SIZES = ("micro", "small", "medium", "large")
@@ -32,7 +36,7 @@ class MatchFilters:
         sizes: Sequence[str] = (),
         statuses: Sequence[str] = (),
     ) -> MatchFilters:
-        """Normalise user input; raises ``ValueError`` naming the bad value."""
+        """Normalise user input; raises ``ValueError`` naming the field and the bad value."""
         for size in sizes:
             if size not in SIZES:
                 raise ValueError(f"size '{size}' is not one of {', '.join(SIZES)}")
@@ -40,9 +44,9 @@ class MatchFilters:
             if status not in NEED_STATUSES:
                 raise ValueError(f"status '{status}' is not one of {', '.join(NEED_STATUSES)}")
         return cls(
-            cpv_prefixes=tuple(dict.fromkeys(prefix_of(c) for c in cpv)),
-            countries=tuple(dict.fromkeys(c.strip().upper() for c in countries if c.strip())),
-            regions=tuple(dict.fromkeys(r.strip().upper() for r in regions if r.strip())),
+            cpv_prefixes=tuple(dict.fromkeys(_checked("cpv", prefix_of, c) for c in cpv)),
+            countries=tuple(dict.fromkeys(_checked("country", country_code, c) for c in countries if c.strip())),
+            regions=tuple(dict.fromkeys(_checked("region", nuts_code, r) for r in regions if r.strip())),
             sizes=tuple(dict.fromkeys(sizes)),
             statuses=tuple(dict.fromkeys(statuses)),
         )
@@ -73,3 +77,10 @@ class MatchFilters:
         if self.sizes and size not in self.sizes:
             return False
         return not (self.statuses and status not in self.statuses)
+
+
+def _checked(field: str, normalise: Callable[[str], str], raw: str) -> str:
+    try:
+        return normalise(raw)
+    except ValueError as exc:
+        raise ValueError(f"{field}: {exc}") from exc

@@ -4,11 +4,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, BigInteger, Column, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from matcher.analysis import has_words
+from matcher.countries import country_code, nuts_code
 
 MAX_TEXT = 10_000
 MAX_NAME = 300
@@ -17,8 +29,15 @@ MAX_CODES = 50
 EntityId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 ]
-CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
-NutsCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}[0-9A-Za-z]{0,3}$")]
+# matcher.countries decides, as it does for filters (one check, one reason); the schema shows the shape.
+CountryCode = Annotated[
+    str, AfterValidator(country_code), WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{2}$", "examples": ["NO"]})
+]
+NutsCode = Annotated[
+    str,
+    AfterValidator(nuts_code),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{2}[0-9A-Za-z]{0,3}$", "examples": ["NO081"]}),
+]
 Size = Literal["micro", "small", "medium", "large"]
 NeedStatus = Literal["planning", "open", "closed"]
 Website = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://\S+$")]
@@ -37,8 +56,28 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def with_words(value: str) -> str:
+    """Refuse free text with nothing to match on (only spaces, control characters or emoji)."""
+    if not has_words(value):
+        raise PydanticCustomError("no_words", "no words to match on")
+    return value
+
+
+# Free text that is matched on: a need's text, or a query's.
+MatchText = Annotated[str, AfterValidator(with_words)]
+
+
 class _Input(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """PostgreSQL refuses NUL in text (a 500 there, silently stored on SQLite): refused here, on every backend."""
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, str) and "\x00" in item:
+                raise PydanticCustomError("nul_character", "must not contain NUL characters")
+        return value
 
 
 # ---------------------------------------------------------------- suppliers
@@ -68,10 +107,8 @@ class SupplierCreate(SupplierFields):
 
     @field_validator("description")
     @classmethod
-    def _description_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the capability profile must not be empty")
-        return value
+    def _description_has_words(cls, value: str) -> str:
+        return with_words(value)  # the capability profile is what the supplier is matched on
 
 
 class SupplierUpdate(SupplierFields):
@@ -163,6 +200,15 @@ class NeedFields(_Input):
     published: dt.date | None = None
     deadline: dt.date | None = None
 
+    @field_validator("deadline")
+    @classmethod
+    def _deadline_after_publication(cls, deadline: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        """A deadline before publication is a typo (or swapped fields) that would misdate the dialogue."""
+        published = info.data.get("published")
+        if deadline is not None and published is not None and deadline < published:
+            raise ValueError(f"the deadline {deadline} is before the publication date {published}")
+        return deadline
+
 
 class NeedCreate(NeedFields):
     id: EntityId
@@ -170,8 +216,8 @@ class NeedCreate(NeedFields):
 
     @model_validator(mode="after")
     def _has_text(self) -> NeedCreate:
-        if not (self.description or "").strip() and not (self.title or "").strip():
-            raise ValueError("a need needs a description or a title")
+        if not has_words(self.description or "") and not has_words(self.title or ""):
+            raise PydanticCustomError("no_words", "no words to match on in the title or the description")
         return self
 
 

@@ -52,6 +52,8 @@ def current_revision(session: Session) -> int:
 
 
 def get(session: Session, kind: EntityKind, entity_id: str) -> Any | None:
+    if "\x00" in entity_id:  # no stored id has one (ids are validated); PostgreSQL would refuse the query
+        return None
     return session.exec(select(kind.table).where(kind.table.id == entity_id)).first()
 
 
@@ -211,7 +213,9 @@ def allowed_keys(session: Session, kind: EntityKind, filters: MatchFilters) -> l
     stmt = select(table.key)
     if filters.cpv_prefixes:
         owner = getattr(kind.cpv_table, kind.cpv_owner)
-        prefixes = or_(*[kind.cpv_table.code.startswith(p) for p in filters.cpv_prefixes])
+        # autoescape: a prefix is literal text, never a LIKE pattern ("%" or "_" would match anything);
+        # MatchFilters.build refuses them already, this holds for filters built any other way.
+        prefixes = or_(*[kind.cpv_table.code.startswith(p, autoescape=True) for p in filters.cpv_prefixes])
         stmt = stmt.where(table.key.in_(select(owner).where(prefixes)))
     if filters.countries:
         if kind.market_table is not None:
@@ -220,7 +224,7 @@ def allowed_keys(session: Session, kind: EntityKind, filters: MatchFilters) -> l
         else:
             stmt = stmt.where(table.country.in_(filters.countries))
     if filters.regions:
-        stmt = stmt.where(or_(*[table.region.startswith(r) for r in filters.regions]))
+        stmt = stmt.where(or_(*[table.region.startswith(r, autoescape=True) for r in filters.regions]))
     if filters.sizes:
         if not hasattr(table, "size"):
             raise ValueError(f"a {kind.name} has no size")
