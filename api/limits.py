@@ -1,11 +1,15 @@
 """Request body limits, enforced before a body is parsed: a declared Content-Length over the limit is
-refused at once, and a streamed body is counted as it arrives (413 with the reason)."""
+refused at once, and a streamed body is counted as it arrives (413 with the reason). Bulk imports also
+count lines and inflate gzip under the same limit (``api/import_body.py``)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from service.compressed import is_gzip
+from service.errors import NESTED_TOO_DEEPLY
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -19,6 +23,17 @@ IMPORT_BODY_LIMIT = 64 * 1024 * 1024
 
 def body_limit_for(path: str) -> int:
     return IMPORT_BODY_LIMIT if path.endswith("/import") else JSON_BODY_LIMIT
+
+
+def body_parse_reason(cause: BaseException | None) -> str | None:
+    """Why a JSON body could not be decoded at all, for the causes FastAPI reports only as a bare 400."""
+    if isinstance(cause, RecursionError):
+        return NESTED_TOO_DEEPLY
+    if isinstance(cause, UnicodeDecodeError):
+        if isinstance(cause.object, bytes) and is_gzip(cause.object):
+            return "the body is gzip-compressed: send JSON uncompressed (only the bulk imports take gzip)"
+        return f"not UTF-8 ({cause.reason} at byte {cause.start})"
+    return None
 
 
 async def _refuse(send: Send, limit: int) -> None:

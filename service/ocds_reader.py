@@ -15,14 +15,17 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+from matcher.countries import country_code
 from matcher.names import name_key
-from service.errors import FieldProblem, InvalidInput
+from service.errors import NESTED_TOO_DEEPLY, FieldProblem, InvalidInput
 from store import models
 
 MAX_RELEASES = 200_000
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")  # an escaped NUL, not an escaped backslash + "u0000"
 SCALES = {"micro": "micro", "sme": "small", "small": "small", "medium": "medium", "large": "large"}
 COUNTRIES = {
     **dict.fromkeys(("united kingdom", "great britain", "england", "scotland", "wales", "northern ireland"), "GB"),
@@ -60,8 +63,11 @@ _SHAPES: dict[str, dict[str, type]] = {
 def read_releases(text: str) -> list[FoundRelease]:
     """Every release in the file; raises :class:`InvalidInput` naming each malformed line or release."""
     problems: list[FieldProblem] = []
+    text = _without_nul(text)
     try:
         document = json.loads(text)
+    except RecursionError as exc:
+        raise InvalidInput([FieldProblem(("file",), NESTED_TOO_DEEPLY)]) from exc
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data" and not _first_line_is_object(text):
             raise InvalidInput([FieldProblem(("file",), f"not valid JSON ({exc.msg}, column {exc.colno})", exc.lineno)]) from exc
@@ -73,6 +79,17 @@ def read_releases(text: str) -> list[FoundRelease]:
     if problems:
         raise InvalidInput(problems)
     return found
+
+
+def _without_nul(text: str) -> str:
+    """The file with every escaped NUL (``\\u0000``) removed from its strings.
+
+    PostgreSQL refuses NUL in text. A user typing one is told so (store.models), but a publisher's
+    stray NUL is not the importer's to fix and should not block a whole file, so it is dropped here,
+    before parsing, where it reaches every field at once. Strict JSON has no raw NUL in a string, and an
+    escaped backslash before ``u0000`` (an even run of backslashes) is left alone.
+    """
+    return _NUL_ESCAPE.sub(r"\1", text) if "\\u0000" in text else text
 
 
 def _first_line_is_object(text: str) -> bool:
@@ -90,6 +107,9 @@ def _read_lines(text: str, problems: list[FieldProblem]) -> list[FoundRelease]:
             document = json.loads(line)
         except json.JSONDecodeError as exc:
             problems.append(FieldProblem(("line",), f"not valid JSON ({exc.msg}, column {exc.colno})", number))
+            continue
+        except RecursionError:
+            problems.append(FieldProblem(("line",), NESTED_TOO_DEEPLY, number))
             continue
         found += _unpack(document, (), number, problems)
     return found
@@ -233,11 +253,13 @@ def supplier_id(party: dict[str, Any]) -> str | None:
 
 
 def country_of(address: dict[str, Any]) -> str | None:
-    """ISO alpha-2 from a two-letter code or a country name we know; None rather than a guess."""
+    """ISO alpha-2 from a two-letter code (the EU's UK and EL read as GB and GR) or a country name we
+    know; None rather than a guess, or a code the supplier's validation would refuse ("XX")."""
     for value in (address.get("country"), address.get("countryName")):
         code = text_of(value)
-        if code and len(code) == 2 and code.isascii() and code.isalpha():
-            return "GB" if code.upper() == "UK" else code.upper()
+        if code and len(code) == 2:
+            with suppress(ValueError):
+                return country_code(code)
     return COUNTRIES.get((text_of(address.get("countryName")) or "").casefold())
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from matcher.catalog import CpvCatalog
 from matcher.cpv import CpvError, parse_cpv
 from service.container import Services
-from service.errors import FieldProblem, InvalidInput, NotFound
+from service.errors import MAX_PROBLEMS, NESTED_TOO_DEEPLY, FieldProblem, InvalidInput, NotFound
 from store import models, repository
 from store.db import session_scope
 from store.repository import EntityKind
@@ -123,10 +123,14 @@ def parse_jsonl(lines: Iterable[str], kind: EntityKind, catalog: CpvCatalog) -> 
     model = CREATE_MODELS[kind.name]
     records: list[dict[str, Any]] = []
     problems: list[FieldProblem] = []
+    more = 0  # problems past the listed ones are only counted: a file of bad lines must not fill memory
     seen: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
         if number > MAX_IMPORT_LINES:
             raise InvalidInput([FieldProblem(("file",), f"more than {MAX_IMPORT_LINES} lines", number)])
+        if len(problems) > MAX_PROBLEMS:
+            more += len(problems) - MAX_PROBLEMS
+            del problems[MAX_PROBLEMS:]
         if not line.strip():
             continue
         try:
@@ -134,6 +138,9 @@ def parse_jsonl(lines: Iterable[str], kind: EntityKind, catalog: CpvCatalog) -> 
             values = _values(model.model_validate(raw), catalog)
         except json.JSONDecodeError as exc:
             problems.append(FieldProblem(("line",), f"not valid JSON ({exc.msg})", number))
+            continue
+        except RecursionError:
+            problems.append(FieldProblem(("line",), NESTED_TOO_DEEPLY, number))
             continue
         except ValidationError as exc:
             problems.extend(FieldProblem(tuple(e["loc"]), e["msg"], number) for e in exc.errors())
@@ -147,7 +154,7 @@ def parse_jsonl(lines: Iterable[str], kind: EntityKind, catalog: CpvCatalog) -> 
         seen[values["id"]] = number
         records.append(values)
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(problems, more)
     return records
 
 
