@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
 import sys
+import zlib
 from pathlib import Path
 from typing import Annotated
 
@@ -111,8 +113,11 @@ def cpv_suggest(
 ) -> None:
     """Suggest CPV codes for a need's text, with labels and confidence."""
     _setup_logging()
+    from matcher.analysis import has_words
     from service.cpv_suggestions import suggest_cpv
 
+    if not has_words(text):
+        _fail("TEXT: no words to match on")
     services = _services()
     try:
         found = suggest_cpv(services, text, k=k, lang=lang)
@@ -172,8 +177,9 @@ def bench_model() -> None:
 @app.command("import")
 def import_file(kind: Kind, path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Import suppliers or needs from a JSON-lines file, or an OCDS file (`ocds`: a release or record package,
-    or JSON lines of releases). All or nothing; re-importing changes nothing."""
+    or JSON lines of releases); gzip files are read as they are. All or nothing; re-importing changes nothing."""
     _setup_logging()
+    from service.compressed import open_text
     from service.errors import InvalidInput
     from service.writes import import_records
     from store.repository import NEEDS, SUPPLIERS
@@ -186,24 +192,28 @@ def import_file(kind: Kind, path: Annotated[Path, typer.Argument(exists=True, di
         _fail(f"KIND must be suppliers, needs or ocds, not '{kind}'")
     services = _services()
     try:
-        with path.open(encoding="utf-8") as handle:
+        with open_text(path) as handle:
             report = import_records(services, kinds[kind], handle, progress=True)
     except InvalidInput as exc:
         _refuse(path, exc)
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
+        _fail(f"{path}: nothing imported: {_unreadable(exc)}")
     finally:
         services.close()
     typer.echo(f"{kind}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
 
 
 def _import_ocds(path: Path) -> None:
+    from service.compressed import open_text
     from service.errors import InvalidInput
     from service.ocds_import import import_releases
     from service.ocds_reader import read_releases
 
     try:  # read and check the file before loading the model, so a bad file fails fast
-        releases = read_releases(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        _fail(f"{path}: nothing imported: not UTF-8 ({exc.reason} at byte {exc.start})")
+        with open_text(path, encoding="utf-8-sig") as handle:
+            releases = read_releases(handle.read())
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
+        _fail(f"{path}: nothing imported: {_unreadable(exc)}")
     except InvalidInput as exc:
         _refuse(path, exc)
     services = _services()
@@ -213,22 +223,34 @@ def _import_ocds(path: Path) -> None:
         _refuse(path, exc)
     finally:
         services.close()
+    skipped = ", ".join(f"{reason}: {count}" for reason, count in r.skipped.items())
     typer.echo(
-        f"ocds: {r.releases} releases, {r.releases_skipped} skipped (nothing usable); "
+        f"ocds: {r.releases} releases, {r.releases_skipped} with nothing usable; "
         f"suppliers: {r.suppliers_created} created, {r.suppliers_enriched} enriched, {r.suppliers_unchanged} unchanged; "
         f"evidence: {r.evidence_added} added; "
-        f"needs: {r.needs_created} created, {r.needs_updated} updated, {r.needs_unchanged} unchanged; "
+        f"needs: {r.needs_created} created, {r.needs_updated} updated, {r.needs_unchanged} unchanged "
+        f"({r.needs_closed} closed: tender period ended); "
+        f"skipped: {sum(r.skipped.values())}{f' ({skipped})' if skipped else ''}; "
         f"invalid CPV codes dropped: {r.invalid_cpv_dropped}"
     )
 
 
+def _unreadable(exc: Exception) -> str:
+    """Why a file could not be read, in words: not UTF-8, or a damaged gzip file."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 ({exc.reason} at byte {exc.start})"
+    if isinstance(exc, EOFError | zlib.error | gzip.BadGzipFile):
+        return f"a damaged gzip file ({exc})"
+    return str(exc)
+
+
 def _refuse(path: Path, exc: Exception) -> None:
-    """Print each problem of an ``InvalidInput`` with its line (if any), and exit."""
+    """Print the problems of an ``InvalidInput`` (the first 50) with their lines, and exit."""
     problems = getattr(exc, "problems", [])
     for problem in problems[:50]:
         where = f"{path}:{problem.line}" if problem.line else str(path)
         typer.secho(f"{where}: {'.'.join(map(str, problem.loc))}: {problem.msg}", err=True, fg=typer.colors.RED)
-    _fail(f"nothing imported: {len(problems)} problem(s)")
+    _fail(f"nothing imported: {getattr(exc, 'total', len(problems))} problem(s)")
 
 
 @app.command("index")
@@ -259,14 +281,18 @@ def match(
     """Rank suppliers for a need text, or for every need in a file (--needs)."""
     _setup_logging()
     from api.schemas import SupplierMatch
+    from matcher.analysis import has_words
     from matcher.filters import MatchFilters
     from service import shortlists
+    from service.compressed import open_text
     from service.errors import InvalidInput
     from service.writes import parse_jsonl
     from store.repository import NEEDS
 
     if (text is None) == (needs is None):
         _fail("give either a need TEXT or --needs FILE")
+    if text is not None and not has_words(text):
+        _fail("TEXT: no words to match on")
     try:
         filters = MatchFilters.build(cpv=cpv or (), countries=country or (), regions=region or (), sizes=size or ())
     except ValueError as exc:
@@ -275,17 +301,20 @@ def match(
     try:
         if text is not None:
             results = shortlists.suppliers_for_text(services, text, filters=filters, k=k, diversity=diversity)
-            _print_results([SupplierMatch.of(r) for r in results], as_json)
+            _print_results([SupplierMatch.of(r, for_advisers=True) for r in results], as_json)
             return
         assert needs is not None
         try:
-            with needs.open(encoding="utf-8") as handle:
+            with open_text(needs) as handle:
                 records = parse_jsonl(handle, NEEDS, services.catalog)
         except InvalidInput as exc:
             _fail(f"{needs}: {exc}")
         for record in records:
             results = shortlists.suppliers_for_record(services, record, filters=filters, k=k, diversity=diversity)
-            line = {"need_id": record["id"], "results": [SupplierMatch.of(r).model_dump(mode="json") for r in results]}
+            line = {
+                "need_id": record["id"],
+                "results": [SupplierMatch.of(r, for_advisers=True).model_dump(mode="json") for r in results],
+            }
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
     finally:
         services.engine.dispose()

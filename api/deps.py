@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from service.access import Principal
+from service.access import ANONYMOUS, Principal
 from service.container import Services
 from service.keys import authenticate
+from service.web_sessions import session_principal
 
-KEY_COOKIE = "matchmaker_key"
+SESSION_COOKIE = "matchmaker_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_services(request: Request) -> Services:
@@ -20,16 +22,26 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def presented_key(request: Request) -> str | None:
-    """``Authorization: Bearer <key>``, ``X-API-Key: <key>``, or the web pages' login cookie."""
+def header_key(request: Request) -> str | None:
+    """``Authorization: Bearer <key>`` or ``X-API-Key: <key>``: how programs present a key."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.headers.get("x-api-key") or request.cookies.get(KEY_COOKIE)
+    return request.headers.get("x-api-key")
+
+
+def browser_principal(request: Request, services: Services) -> Principal:
+    """Who the pages' session cookie belongs to; signed out (anonymous) if none, expired or revoked."""
+    return session_principal(services.engine, request.cookies.get(SESSION_COOKIE)) or ANONYMOUS
 
 
 def get_principal(request: Request, services: ServicesDep) -> Principal:
-    principal = authenticate(services.engine, presented_key(request))
+    """The key in a header; else, for reading only, the pages' session (a cross-site page could make a
+    browser send the cookie with a change, so the API never takes the cookie for one)."""
+    key = header_key(request)
+    if key is None:
+        return browser_principal(request, services) if request.method in SAFE_METHODS else ANONYMOUS
+    principal = authenticate(services.engine, key)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     return principal

@@ -9,19 +9,23 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session, func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import ServicesDep
 from api.entity_access import NeedAccess, SupplierAccess
-from api.limits import BodyLimit
+from api.limits import BodyLimit, body_parse_reason
 from api.routes.cpv import router as cpv_router
 from api.routes.dialogue import router as dialogue_router
 from api.routes.entities import entity_router
 from api.routes.matching import router as matching_router
 from api.schemas import ERROR_RESPONSES
+from api.web import refused_form_page
 from api.web import router as web_router
+from api.web_security import FormRefused, SecurityHeaders
 from service.access import Denied
 from service.container import Services, open_services
 from service.errors import InvalidInput, NotFound
@@ -52,6 +56,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             opened.close()
 
     app = FastAPI(title="Matchmaker", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings or get_settings()
     app.include_router(
         entity_router(SUPPLIERS, "suppliers", models.SupplierCreate, models.SupplierUpdate, models.SupplierOwn, SupplierAccess()),
         responses=ERROR_RESPONSES,
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/health", tags=["health"])
     def health(services: ServicesDep) -> dict[str, Any]:
@@ -91,7 +97,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"loc": list(p.loc), "msg": p.msg, "type": "value_error", **({"line": p.line} if p.line else {})}
             for p in exc.problems
         ]
-        return JSONResponse(status_code=422, content={"detail": detail})
+        return JSONResponse(status_code=422, content={"detail": detail, **({"more": exc.more} if exc.more else {})})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def unparsable_body(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI answers 400 for a JSON body it cannot even decode (too deeply nested, not UTF-8);
+        every other bad input is 422 with the field and the reason, so these are too."""
+        reason = body_parse_reason(exc.__cause__) if exc.status_code == 400 else None
+        if reason is None:
+            return await http_exception_handler(request, exc)
+        return JSONResponse(status_code=422, content={"detail": [{"loc": ["body"], "msg": reason, "type": "value_error"}]})
 
     @app.exception_handler(NotFound)
     async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
@@ -102,6 +117,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.anonymous:
             return JSONResponse(status_code=401, content={"detail": str(exc)}, headers={"WWW-Authenticate": "Bearer"})
         return JSONResponse(status_code=403, content={"detail": str(exc)})
+
+    @app.exception_handler(FormRefused)
+    async def form_refused(request: Request, exc: FormRefused) -> Response:
+        return refused_form_page(request, str(exc))
 
     @app.exception_handler(ConflictError)
     async def conflict(_request: Request, exc: ConflictError) -> JSONResponse:

@@ -8,11 +8,11 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from matcher.explain import Explanation
+from matcher.explain import PRIVATE_MATCH_NOTE, Explanation
 from matcher.readiness import Readiness
 from service.feedback import Mark
 from service.shortlists import MatchResult
-from store.models import CountryCode, CpvInput, NutsCode, Size
+from store.models import CountryCode, CpvInput, MatchText, NutsCode, Size
 
 MAX_K = 100
 T = TypeVar("T")
@@ -32,7 +32,7 @@ class MatchRequest(BaseModel):
     """An ad-hoc need: free text in Swedish, Norwegian or English, plus optional evidence and filters."""
 
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=3, max_length=10_000, description="the need, in any of sv/no/en")
+    text: MatchText = Field(min_length=3, max_length=10_000, description="the need, in any of sv/no/en (with words to match on)")
     cpv_codes: list[CpvInput] = Field(
         default_factory=list, max_length=20, description="the need's CPV codes (evidence, not a filter)"
     )
@@ -60,12 +60,17 @@ class ExplanationOut(BaseModel):
     best_sentence: str | None
     best_sentence_similarity: float | None
     location: str | None
+    note: str | None = Field(
+        default=None, description="for advisers: the match rests on details the supplier shared privately with them"
+    )
 
     @classmethod
-    def of(cls, explanation: Explanation | None) -> ExplanationOut:
+    def of(cls, explanation: Explanation | None, *, for_advisers: bool = False) -> ExplanationOut:
+        """``for_advisers``: the reader may know that a match rests on a supplier's private details."""
         if explanation is None:
             raise ValueError("shortlists served to users are always explained")
         return cls(
+            note=PRIVATE_MATCH_NOTE if for_advisers and explanation.private_match else None,
             summary=explanation.summary(),
             components=explanation.components.as_dict(),
             shared_cpv=[SharedCpvOut(**vars(s)) for s in explanation.shared_cpv],
@@ -90,12 +95,12 @@ class SupplierMatch(BaseModel):
     explanation: ExplanationOut
 
     @classmethod
-    def of(cls, result: MatchResult) -> SupplierMatch:
+    def of(cls, result: MatchResult, *, for_advisers: bool = False) -> SupplierMatch:
         row = result.row
         return cls(
             rank=result.rank,
             score=round(result.score, 4),
-            explanation=ExplanationOut.of(result.explanation),
+            explanation=ExplanationOut.of(result.explanation, for_advisers=for_advisers),
             **{
                 f: getattr(row, f)
                 for f in ("id", "name", "country", "region", "size", "website", "operating_countries", "cpv_codes")
@@ -220,4 +225,5 @@ class LineProblem(BaseModel):
 
 
 class ImportProblems(BaseModel):
-    detail: list[LineProblem]
+    detail: list[LineProblem] = Field(description="the first 100 problems, in line order")
+    more: int | None = Field(default=None, description="how many more problems were found (absent when none)")

@@ -1,26 +1,36 @@
 """The adviser's workbench: server-rendered pages for search, needs, suppliers and the dialogue.
 
 Plain HTML forms and links do everything (no JavaScript needed); a mark is a POST that redirects
-back (post/redirect/get), so reloading never marks twice. One signs in with an API key, kept in an
-httpOnly, SameSite=Lax cookie; each page shows what the key's role may see (service/access.py).
+back (post/redirect/get), so reloading never marks twice. Signing in with an API key opens a server-side
+session (service/web_sessions.py) whose random token is the cookie; every form carries a CSRF token and
+is checked to come from our own pages (api/web_security.py). Each page shows what the role may see
+(service/access.py).
 """
 
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request, status
+from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.deps import KEY_COOKIE, ServicesDep, presented_key
+from api.deps import SESSION_COOKIE, ServicesDep, browser_principal, header_key
 from api.entity_access import NeedAccess, SupplierAccess
 from api.schemas import Filters, MatchRequest
+from api.web_security import (
+    FORM_COOKIE,
+    issue_form_token,
+    session_lifetime,
+    set_form_cookie,
+    set_session_cookie,
+    verify_form,
+)
 from api.web_views import labelled_codes, mark_label, result_views, split_list
 from matcher.filters import MatchFilters
-from service import access, audit, feedback, readiness, shortlists
+from service import access, audit, feedback, readiness, shortlists, web_sessions
 from service.access import ANONYMOUS, Denied, Principal
 from service.container import Services
 from service.errors import InvalidInput, NotFound
@@ -34,17 +44,31 @@ PAGE = 50
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["mark_label"] = mark_label
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_form)])
+OLD_KEY_COOKIE = "matchmaker_key"  # earlier versions kept the key itself in the cookie; cleared on sign-in/out
 
 
 def _principal(request: Request, services: Services) -> Principal:
-    """The signed-in key's principal; a revoked or unknown cookie counts as signed out."""
-    return authenticate(services.engine, presented_key(request)) or ANONYMOUS
+    """A key in a header (programs), else the browser's session; unknown, expired or revoked: signed out."""
+    key = header_key(request)
+    if key is not None:
+        return authenticate(services.engine, key) or ANONYMOUS
+    return browser_principal(request, services)
 
 
 def _render(request: Request, name: str, principal: Principal, status_code: int = 200, **context: Any) -> HTMLResponse:
     context["principal"] = principal
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    context["csrf_token"], fresh = issue_form_token(request)
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    if fresh is not None:
+        set_form_cookie(request, response, fresh)
+    return response
+
+
+def refused_form_page(request: Request, reason: str) -> HTMLResponse:
+    """A form that did not come from our pages: nothing was changed."""
+    services: Services = request.app.state.services
+    return _render(request, "problem.html", _principal(request, services), 403, message=f"Nothing was changed: {reason}.")
 
 
 def _refused(request: Request, principal: Principal, exc: Denied | NotFound) -> Response:
@@ -74,18 +98,24 @@ def login_page(request: Request, services: ServicesDep, next: str = "/") -> HTML
 def log_in(
     request: Request, services: ServicesDep, key: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/"
 ) -> Response:
-    principal = authenticate(services.engine, key)
-    if principal is None or principal.role is None:
+    opened = web_sessions.open_session(services.engine, key, session_lifetime(request))
+    if opened is None:
         return _render(request, "login.html", ANONYMOUS, 401, next=_local(next), error="Unknown or revoked key.")
+    web_sessions.close_session(services.engine, request.cookies.get(SESSION_COOKIE))  # a new session, not a fixed one
     response = RedirectResponse(_local(next), status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(KEY_COOKIE, key.strip(), max_age=60 * 60 * 12, httponly=True, samesite="lax")
+    set_session_cookie(request, response, opened[0])
+    response.delete_cookie(OLD_KEY_COOKIE)
+    response.delete_cookie(FORM_COOKIE)
     return response
 
 
 @router.post("/ui/logout")
-def log_out() -> Response:
+def log_out(request: Request, services: ServicesDep) -> Response:
+    """Ends the session on the server: the cookie, if kept or copied, no longer signs anyone in."""
+    web_sessions.close_session(services.engine, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/ui/needs", status_code=status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(KEY_COOKIE)
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(OLD_KEY_COOKIE)
     return response
 
 
@@ -107,7 +137,7 @@ def search_page(
     except Denied as exc:
         return _refused(request, principal, exc)
     form = {"q": q, "cpv": cpv, "countries": countries, "regions": regions, "size": size or [], "diversity": diversity, "k": k}
-    if not q.strip():
+    if not q:  # the empty form; a q of only spaces or symbols is refused below, with the reason
         return _render(request, "search.html", principal, form=form, results=None, errors=[])
     try:
         wanted = MatchRequest(
@@ -128,7 +158,7 @@ def search_page(
         )
     except (ValidationError, InvalidInput, ValueError) as exc:
         return _render(request, "search.html", principal, 422, form=form, results=None, errors=_problems(exc))
-    views = result_views(results, services.catalog)
+    views = result_views(results, services.catalog, for_advisers=principal.is_staff)
     return _render(request, "search.html", principal, form=form, results=views, errors=[])
 
 
@@ -168,7 +198,7 @@ def need_page(
     _need, figures = readiness.readiness_for_need(services, need_id)
     context |= {
         "dialogue": True,
-        "results": result_views(results, services.catalog, {m.supplier.key: m for m in marks}),
+        "results": result_views(results, services.catalog, {m.supplier.key: m for m in marks}, for_advisers=principal.is_staff),
         "marks": marks,
         "readiness": figures,
         "form": {"diversity": diversity, "k": k},

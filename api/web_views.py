@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from matcher.catalog import CpvCatalog
+from matcher.explain import PRIVATE_MATCH_NOTE
 from service.feedback import MARK_LABELS, Mark
 from service.shortlists import MatchResult
 
@@ -29,6 +30,7 @@ class ResultView:
     best_sentence: Markup | None
     location: str | None
     components: dict[str, float]
+    note: str | None = None  # to advisers only: the match rests on the supplier's private details
     mark: Mark | None = None
     codes: list[tuple[str, str | None]] = field(default_factory=list)
 
@@ -51,7 +53,9 @@ def labelled_codes(codes: Sequence[str], catalog: CpvCatalog) -> list[tuple[str,
     return [(code, catalog.label(code)) for code in codes]
 
 
-def result_views(results: Sequence[MatchResult], catalog: CpvCatalog, marks: dict[int, Mark] | None = None) -> list[ResultView]:
+def result_views(
+    results: Sequence[MatchResult], catalog: CpvCatalog, marks: dict[int, Mark] | None = None, *, for_advisers: bool = False
+) -> list[ResultView]:
     """Results with bars relative to the best score: fused scores mean nothing on their own."""
     top = max((r.score for r in results), default=0.0)
     views = []
@@ -72,6 +76,7 @@ def result_views(results: Sequence[MatchResult], catalog: CpvCatalog, marks: dic
                 best_sentence=highlight(explanation.best_sentence, terms) if explanation.best_sentence else None,
                 location=explanation.location,
                 components=explanation.components.as_dict(),
+                note=PRIVATE_MATCH_NOTE if for_advisers and explanation.private_match else None,
                 mark=(marks or {}).get(result.row.key),
                 codes=labelled_codes(getattr(result.row, "cpv_codes", []), catalog),
             )

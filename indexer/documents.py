@@ -12,7 +12,9 @@ description (BM25 copes with boilerplate, and dropping descriptions there lowere
 no CPV labels (shared codes are scored on their own, and label words would count twice).
 
 A supplier's private description (unpublished capabilities and plans) is embedded and searched right
-after its own text, but is never cited and never a source of an explanation's shared words.
+after its own text, but is never cited and never a source of an explanation's shared words. Its
+sentences get passage vectors too, marked private and never shown: they tell an explanation when a
+match rests on the private text, so that it does not cite an unrelated public sentence as the reason.
 
 Explanations cite the sentence or contract title closest to the query. Their vectors are pooled from
 the token embeddings of the same forward pass that embeds the row (``EmbeddingDocument.passages`` say
@@ -66,11 +68,13 @@ def lexical_text(row: Any, evidence: Sequence[Any] = (), *, private: bool = True
 @dataclass(frozen=True)
 class Passage:
     """A part of the embedding text an explanation may cite: a sentence of the row's own description
-    or a won contract's title, shown as ``shown`` and found at ``start:end`` of the text."""
+    or a won contract's title, shown as ``shown`` and found at ``start:end`` of the text. A ``private``
+    passage (a sentence of the private description) is compared, never cited: its ``shown`` is empty."""
 
     shown: str
     start: int
     end: int
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,8 @@ def citable_passages(row: Any, evidence: Sequence[Any] = ()) -> tuple[Passage, .
         passages += [Passage(description[a:b], offset + a, offset + b) for a, b in sentence_spans(description)]
     cursor = len(own) + 1 if own else 0
     private = _private_text(row)
-    if private:  # embedded after the own text, never cited
+    if private:  # embedded after the own text, compared but never cited
+        passages += [Passage("", cursor + a, cursor + b, private=True) for a, b in sentence_spans(private)]
         cursor += len(private) + 1
     for item in evidence[:MAX_TITLES]:
         passages.append(Passage(evidence_line(item), cursor, cursor + len(item.title)))

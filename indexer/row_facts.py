@@ -19,6 +19,9 @@ class RowFacts:
     revision: int
     cpv_codes: tuple[str, ...]
     location: Location
+    private: bool = False
+    """The row's vector also holds text only its owner may read (a supplier's private description): it
+    is matched on, but is no evidence for anything shown to others (e.g. CPV suggestions)."""
 
 
 def cpv_codes_of(row: Any) -> tuple[str, ...]:
@@ -41,4 +44,5 @@ def row_facts(row: Any) -> RowFacts:
         row.revision,
         tuple(sys.intern(c) for c in cpv_codes_of(row)),
         Location(_shared(location.country), _shared(location.region), tuple(sys.intern(c) for c in location.operating_countries)),
+        bool((getattr(row, "private_description", None) or "").strip()),
     )

@@ -31,6 +31,9 @@ class Explanation:
     best_sentence: str | None = None
     best_sentence_similarity: float | None = None
     location: str | None = None
+    private_match: bool = False
+    """The profile's closest passage is in its private description, well ahead of any public one:
+    no public sentence is cited as the reason, and only readers allowed to know are told."""
 
     def summary(self) -> str:
         """One line for CLIs and exports."""
@@ -63,18 +66,48 @@ def describe_cpv_matches(
     ]
 
 
+PRIVATE_MATCH_NOTE = "matched on details the supplier shared privately with advisers"
+
+# How much closer to the need a private passage must be than every public one before the match is
+# said to rest on the private text. Passage cosines of one profile differ by a few hundredths between
+# near-equivalent sentences; a public sentence within this margin is a fair reason to cite.
+PRIVATE_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Citation:
+    sentence: str | None
+    similarity: float | None
+    private_match: bool = False
+
+
 def best_sentence(
     query_vector: np.ndarray, sentences: Sequence[str], sentence_vectors: np.ndarray
 ) -> tuple[str | None, float | None]:
-    """The sentence whose embedding is closest to the query, and its cosine.
+    """The sentence whose embedding is closest to the query, and its cosine."""
+    found = cite(query_vector, sentences, sentence_vectors)
+    return found.sentence, found.similarity
+
+
+def cite(
+    query_vector: np.ndarray, sentences: Sequence[str], sentence_vectors: np.ndarray, private: Sequence[bool] = ()
+) -> Citation:
+    """The public sentence closest to the query, unless a ``private`` passage is clearly closer.
 
     A zero vector marks a sentence the model never read (past its token limit): it is never cited.
     """
-    if len(sentences) != len(sentence_vectors):
-        raise ValueError("need one vector per sentence")
+    if len(sentences) != len(sentence_vectors) or (private and len(private) != len(sentences)):
+        raise ValueError("need one vector (and one private flag) per sentence")
     read = np.linalg.norm(sentence_vectors, axis=1) > 0 if len(sentences) else np.zeros(0, dtype=bool)
+    hidden = np.asarray(private, dtype=bool) if private else np.zeros(len(sentences), dtype=bool)
     if not read.any():
-        return None, None
-    sims = np.where(read, sentence_vectors @ query_vector, -np.inf)
-    best = int(np.argmax(sims))
-    return sentences[best], float(sims[best])
+        return Citation(None, None)
+    sims = sentence_vectors @ query_vector
+    public = np.where(read & ~hidden, sims, -np.inf)
+    closest_private = float(np.where(read & hidden, sims, -np.inf).max()) if hidden.any() else -np.inf
+    best = int(np.argmax(public))
+    if closest_private > float(public[best]) + PRIVATE_MARGIN:
+        return Citation(None, None, private_match=True)
+    if not np.isfinite(public[best]):
+        return Citation(None, None)
+    return Citation(sentences[best], float(public[best]))

@@ -110,7 +110,8 @@ def check_supplier_write(p: Principal, supplier_id: str) -> None:
 
 
 def check_matching(p: Principal) -> None:
-    """Ad-hoc matching and CPV suggestions: advisers and buyers."""
+    """Ad-hoc matching: advisers and buyers. (CPV suggestions are open to every key: their evidence is
+    public text only, see service/cpv_suggestions.py.)"""
     require_key(p)
     if p.role == "supplier":
         raise Denied("matching is for advisers and buyers; a supplier sees the needs matched to itself")

@@ -12,11 +12,11 @@ import numpy as np
 from indexer.documents import citable_passages, lexical_text
 from indexer.sync import SideIndex
 from matcher.analysis import matched_terms
-from matcher.explain import Explanation, best_sentence, describe_cpv_matches
+from matcher.explain import Explanation, cite, describe_cpv_matches
 from matcher.ranking import MatchQuery, RankedCandidate
 from service.container import Services
 
-Citable = tuple[tuple[str, ...], np.ndarray]  # what an explanation may cite, and its vectors
+Citable = tuple[tuple[str, ...], np.ndarray, tuple[bool, ...]]  # passages, their vectors, which are private
 
 
 def citable_for(services: Services, side: SideIndex, rows: Sequence[Any], evidence: dict[int, list[Any]]) -> dict[int, Citable]:
@@ -27,7 +27,7 @@ def citable_for(services: Services, side: SideIndex, rows: Sequence[Any], eviden
     is kept per revision (a revision covers the row and its won contracts), since the same suppliers
     come back shortlist after shortlist.
     """
-    empty: Citable = ((), np.zeros((0, side.embedder.dim), dtype=np.float32))
+    empty: Citable = ((), np.zeros((0, side.embedder.dim), dtype=np.float32), ())
     found: dict[int, Citable] = {}
     for row in rows:
         passages = services.passage_texts.get_or_compute(
@@ -38,7 +38,7 @@ def citable_for(services: Services, side: SideIndex, rows: Sequence[Any], eviden
         if vectors is None or len(vectors) != len(passages):
             found[row.key] = empty
             continue
-        found[row.key] = (tuple(p.shown for p in passages), vectors)
+        found[row.key] = (tuple(p.shown for p in passages), vectors, tuple(p.private for p in passages))
     return found
 
 
@@ -53,14 +53,15 @@ def explain(
     vector: np.ndarray,
     query: MatchQuery,
 ) -> Explanation:
-    sentences, vectors = citable
-    sentence, similarity = best_sentence(vector, sentences, vectors)
+    sentences, vectors, private = citable
+    cited = cite(vector, sentences, vectors, private)
     text = lexical_text(row, evidence, private=False)  # shared words must not reveal private text
     return Explanation(
         components=ranked.components,
         shared_cpv=describe_cpv_matches(ranked.cpv_matches, services.catalog, suggested=query.suggested_cpv),
         matched_terms=matched_terms(stems, text, weight=side.lexical.idf, distinctive=side.lexical.is_distinctive),
-        best_sentence=sentence,
-        best_sentence_similarity=round(similarity, 4) if similarity is not None else None,
+        best_sentence=cited.sentence,
+        best_sentence_similarity=round(cited.similarity, 4) if cited.similarity is not None else None,
         location=ranked.geo.reason,
+        private_match=cited.private_match,
     )

@@ -29,9 +29,18 @@ class Settings(BaseSettings):
     device: str | None = None
     """``cpu`` or ``cuda``; default: cuda when present."""
     cpv_file: Path | None = None
-    """The official CPV code list (CSV with code, code_with_check and label columns), if supplied."""
+    """A CPV code list to use instead of the shipped CPV 2008 list (``data/cpv_2008.csv.gz``): CSV, plain
+    or gzipped, with code, code_with_check and label columns."""
     readiness_threshold: float = DEFAULT_THRESHOLD
     """The fused score at which a supplier counts as matching a need in market readiness (matcher/readiness.py)."""
+    cookie_secure: bool | None = None
+    """Mark the pages' session cookie ``Secure``: default when the request came over HTTPS; set it to
+    true behind a TLS-terminating proxy that forwards plain HTTP."""
+    trusted_origins: list[str] = []
+    """Origins besides the server's own (``https://matchmaker.example``) whose pages may post the
+    forms, e.g. the public address when a proxy rewrites the Host header. JSON list in the variable."""
+    session_hours: float = 12.0
+    """How long a browser stays signed in."""
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -83,7 +83,8 @@ def _candidate_pool(
             if missing_dense:  # lexical-only hits still get their true cosine
                 dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ vector).tolist(), strict=True))
             pool_vectors = side.vectors.vectors(pool) if with_vectors else None
-    nearest = [Neighbour(score, facts[key].cpv_codes) for key, score in dense.items() if key in facts]
+    # Evidence for suggested codes, which readers see: rows matched on private text are left out.
+    nearest = [Neighbour(score, facts[key].cpv_codes) for key, score in dense.items() if key in facts and not facts[key].private]
     candidates = [Candidate(key, facts[key].cpv_codes, facts[key].location, dense[key], lexical.score(key)) for key in pool]
     return _Pool(candidates, lexical.bound, pool_vectors, nearest)
 

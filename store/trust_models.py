@@ -42,3 +42,20 @@ class AuditEvent(SQLModel, table=True):
     actor: str = Field(max_length=MAX_NAME)
     role: str = Field(max_length=10)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token, never the API key; only the token's
+    SHA-256 is kept. Signing out deletes the row, and revoking the key it was opened with ends it."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    key_prefix: str = Field(index=True, max_length=16)
+    created_at: dt.datetime = Field(default_factory=_utcnow)
+    expires_at: dt.datetime = Field(index=True)
+
+
+class ServerSecret(SQLModel, table=True):
+    """Random secrets every server of one database shares (e.g. what signs the pages' form tokens)."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=128)

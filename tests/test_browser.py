@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,57 @@ def test_supplier_and_needs_pages_read(page, base_url: str, request) -> None:  #
         page.click("form.who button")  # sign out
     page.goto(f"{base_url}/ui/login")
     screenshot(page, "login", request)
+
+
+ATTACK_PAGE = """<!doctype html><title>Win a prize</title>
+<form id="f" method="post" action="{action}">
+  <input name="supplier_id" value="{supplier}"><input name="mark" value="not_relevant">
+</form>
+<script>document.getElementById("f").submit()</script>"""
+
+
+@pytest.fixture
+def attacker_url(base_url: str) -> Iterator[str]:
+    """Another site on the same host (another loopback port: same-site, so SameSite=Lax sends the cookie)."""
+    body = ATTACK_PAGE.format(action=f"{base_url}/ui/needs/{NEED}/marks", supplier=NORWEGIAN_SUPPLIER).encode()
+
+    class AttackPage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", _free_port()), AttackPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/prize.html"
+    server.shutdown()
+
+
+def test_a_cross_site_page_cannot_mark_with_the_advisers_cookie(page, base_url: str, attacker_url: str) -> None:  # type: ignore[no-untyped-def]
+    def norwegian_mark() -> str | None:
+        marks = page.request.get(f"{base_url}/needs/{NEED}/feedback").json()
+        return next((m["mark"] for m in marks if m["supplier_id"] == NORWEGIAN_SUPPLIER), None)
+
+    before = norwegian_mark()
+    with page.expect_response(lambda r: r.url.endswith("/marks")) as attempt:
+        page.goto(attacker_url)
+    assert attempt.value.status == 403
+    page.wait_for_load_state()
+    assert "Nothing was changed" in page.content()
+    assert norwegian_mark() == before != "not_relevant"
+    page.goto(f"{base_url}/?q=" + SWEDISH_NEED)  # the adviser's own pages still work: mark from the need page
+    page.goto(f"{base_url}/ui/needs/{NEED}")
+    first = page.locator("ol.results > li.result").first
+    with page.expect_navigation():
+        first.locator("button[value=relevant]").click()
+    supplier_id = first.get_attribute("id")
+    marks = page.request.get(f"{base_url}/needs/{NEED}/feedback").json()
+    assert any(f"s-{m['supplier_id']}" == supplier_id and m["mark"] == "relevant" for m in marks)
 
 
 def test_every_page_fits_a_narrow_screen(page, base_url: str) -> None:  # type: ignore[no-untyped-def]

@@ -8,13 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import PrincipalDep, ServicesDep
 from service import access
 from service.cpv_suggestions import suggest_cpv
+from store.models import MatchText
 
 router = APIRouter(tags=["cpv"])
 
 
 class SuggestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=3, max_length=10_000, description="the need, in any of sv/no/en")
+    text: MatchText = Field(min_length=3, max_length=10_000, description="the need, in any of sv/no/en (with words to match on)")
     k: int = Field(default=5, ge=1, le=20)
     lang: str = Field(default="en", pattern="^(en|sv|no)$", description="language of the labels returned")
 

@@ -40,7 +40,7 @@ def match(request: MatchRequest, services: ServicesDep, principal: PrincipalDep)
         k=request.k,
         diversity=request.diversity,
     )
-    return SupplierShortlist(count=len(results), results=[SupplierMatch.of(r) for r in results])
+    return SupplierShortlist(count=len(results), results=[SupplierMatch.of(r, for_advisers=principal.is_staff) for r in results])
 
 
 @router.get("/needs/{need_id}/shortlist", response_model=SupplierShortlist, summary="Suppliers for a stored need")
@@ -63,7 +63,9 @@ def need_shortlist(
     asked = {"cpv": cpv or [], "country": country or [], "region": region or [], "size": size or []}
     audit.record(services.engine, need.id, "shortlist", principal, audit.shortlist_details(asked, k, diversity, results))
     summary = {"id": need.id, "title": need.title, "buyer": need.buyer, "cpv_codes": need.cpv_codes, "country": need.country}
-    return SupplierShortlist(need=summary, count=len(results), results=[SupplierMatch.of(r) for r in results])
+    return SupplierShortlist(
+        need=summary, count=len(results), results=[SupplierMatch.of(r, for_advisers=principal.is_staff) for r in results]
+    )
 
 
 @router.get("/suppliers/{supplier_id}/needs", response_model=NeedShortlist, summary="Needs for a supplier")
