@@ -30,8 +30,20 @@ def header_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
+def from_another_site(request: Request) -> bool:
+    """A request another site's page made the browser send (an image, a fetch, a frame), by the browser's
+    own Fetch Metadata: the session cookie must not count there, since even a read can record (an export,
+    a shortlist in the audit trail). Following a link is a navigation and still counts."""
+    site = request.headers.get("sec-fetch-site")
+    navigating = request.headers.get("sec-fetch-mode") == "navigate" and request.method in SAFE_METHODS
+    return site in ("same-site", "cross-site") and not navigating
+
+
 def browser_principal(request: Request, services: Services) -> Principal:
-    """Who the pages' session cookie belongs to; signed out (anonymous) if none, expired or revoked."""
+    """Who the pages' session cookie belongs to; signed out (anonymous) if none, expired or revoked,
+    or when another site's page sent the request."""
+    if from_another_site(request):
+        return ANONYMOUS
     return session_principal(services.engine, request.cookies.get(SESSION_COOKIE)) or ANONYMOUS
 
 

@@ -86,7 +86,9 @@ def _problems(exc: ValidationError | InvalidInput | ValueError) -> list[str]:
 
 
 def _local(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Only a path on this site: browsers read ``/\\evil.example`` as ``//evil.example``, another host."""
+    safe = target.startswith("/") and not target.startswith("//") and "\\" not in target and target.isprintable()
+    return target if safe else "/"
 
 
 @router.get("/ui/login", response_class=HTMLResponse)

@@ -146,3 +146,22 @@ def test_behind_a_tls_proxy_the_cookies_can_be_made_secure(services: Services, s
     """A proxy that ends TLS forwards plain HTTP: MATCHMAKER_COOKIE_SECURE=true marks the cookies anyway."""
     with TestClient(create_app(settings.model_copy(update={"cookie_secure": True}), services=services)) as b:
         assert "secure" in b.get("/ui/login").headers["set-cookie"].lower()
+
+
+def test_another_sites_image_or_fetch_does_not_carry_the_session(browser: TestClient, client: TestClient) -> None:
+    """<img src=".../invitations.csv"> on a page of another port would record an export as the adviser."""
+    embedded = {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+    assert browser.get("/needs/need-1/invitations.csv", headers=embedded).status_code == 401
+    assert browser.get("/needs/need-1/shortlist", headers={**embedded, "Sec-Fetch-Site": "cross-site"}).status_code == 401
+    assert not [e for e in client.get("/needs/need-1/audit").json() if e["actor"].startswith("Kari")]
+    followed = {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+    assert "Signed in as" in browser.get(NEED_PAGE, headers=followed).text  # following a link still counts
+    own = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+    assert browser.get("/needs/need-1/readiness", headers=own).status_code == 200
+
+
+def test_sign_in_returns_only_to_a_page_of_this_site(services: Services, adviser_key: str) -> None:
+    with TestClient(create_app(services=services)) as b:
+        for target in ("//evil.example/x", "/\\evil.example", "https://evil.example", "/ok\nSet-Cookie: x=1"):
+            assert sign_in(b, adviser_key, target).headers["location"] == "/", target
+        assert sign_in(b, adviser_key, "/ui/needs?offset=50").headers["location"] == "/ui/needs?offset=50"
