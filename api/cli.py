@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli_indexing import queue_app, run_worker
 from api.cli_keys import database, first_admin_key, keys_app
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,6 +26,7 @@ app.add_typer(bench_app, name="bench")
 cpv_app = typer.Typer(help="CPV codes.", no_args_is_help=True)
 app.add_typer(cpv_app, name="cpv")
 app.add_typer(keys_app, name="keys")
+app.add_typer(queue_app, name="queue")
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 
 Kind = Annotated[str, typer.Argument(help="suppliers, needs or ocds")]
@@ -34,7 +36,10 @@ ListOpt = Annotated[list[str] | None, typer.Option()]
 def _setup_logging() -> None:
     from service.settings import get_settings
 
-    logging.basicConfig(level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # force: each command run in one process (tests, notebooks) logs to its own stderr, not a closed earlier one
+    logging.basicConfig(
+        level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
 
 
 def _services(*, reconcile: bool = True):  # type: ignore[no-untyped-def]
@@ -355,6 +360,13 @@ def serve(
         )
     logging.getLogger(__name__).info("workbench at http://%s:%d/ and API docs at http://%s:%d/docs", host, port, host, port)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+@app.command("worker")
+def worker() -> None:
+    """Embed queued rows in the background, apart from the API servers (MATCHMAKER_SERVE_INDEXER=false there)."""
+    _setup_logging()
+    run_worker()
 
 
 def main() -> None:

@@ -68,8 +68,10 @@ def revoke(prefix: Annotated[str, typer.Argument(help="the key's prefix (mm_<pre
 def first_admin_key(engine: Engine) -> str | None:
     """On a database without keys, an admin key so the first user can sign in (printed by ``serve``)."""
     from service.keys import create_key, has_keys
+    from store.db import exclusive
 
-    if has_keys(engine):
-        return None
-    plaintext, _row = create_key(engine, "admin", label="first admin")
-    return plaintext
+    with exclusive(engine, "first-admin-key"):  # two servers starting together make one key, not two
+        if has_keys(engine):
+            return None
+        plaintext, _row = create_key(engine, "admin", label="first admin")
+        return plaintext

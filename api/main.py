@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,10 +29,11 @@ from api.web import refused_form_page
 from api.web import router as web_router
 from api.web_security import FormRefused, SecurityHeaders
 from service.access import Denied
+from service.background import BackgroundWork
 from service.container import Services, open_services
 from service.errors import InvalidInput, NotFound
 from service.settings import Settings, get_settings
-from store import models
+from store import index_queries, models, repository
 from store.repository import NEEDS, SUPPLIERS, ConflictError
 
 log = logging.getLogger(__name__)
@@ -44,15 +47,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        chosen = app.state.settings
         if services is not None:
             app.state.services = services
+            work = BackgroundWork(services, index=chosen.serve_indexer).start() if services.indexing == "background" else None
             yield
+            if work is not None:
+                work.stop()
             return
-        opened = open_services(settings or get_settings(), progress=True)
+        opened = open_services(chosen, progress=True, indexing="background")
         app.state.services = opened
+        work = BackgroundWork(opened, index=chosen.serve_indexer).start()
         try:
             yield
         finally:
+            work.stop()
             opened.close()
 
     app = FastAPI(title="Matchmaker", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
@@ -76,18 +85,35 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/health", tags=["health"])
     def health(services: ServicesDep) -> dict[str, Any]:
+        """Rows, what this process has indexed, how far it lags behind the change log, and the index queue."""
         with Session(services.engine) as session:
             suppliers = session.exec(select(func.count()).select_from(models.Supplier)).one()
             needs = session.exec(select(func.count()).select_from(models.Need)).one()
+            head = repository.current_revision(session)
+            queue = index_queries.queue_state(session)
+        applied = services.applied_revision
+        oldest = queue.oldest_pending_at
         return {
             "status": "ok",
+            "process": os.getpid(),
             "model": services.embedder.name,
             "suppliers": suppliers,
             "needs": needs,
             "indexed": {"suppliers": len(services.suppliers.vectors), "needs": len(services.needs.vectors)},
+            "revision": {"applied": applied, "head": head, "lag": max(0, head - applied)},
+            "queue": {
+                "pending": queue.pending,
+                "parked": queue.parked,
+                "oldest_pending_seconds": round(_age_seconds(oldest), 1) if oldest else None,
+            },
         }
 
     return app
+
+
+def _age_seconds(at: dt.datetime) -> float:
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)  # SQLite hands datetimes back naive (stored as UTC)
+    return (dt.datetime.now(dt.UTC) - at).total_seconds()
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -40,6 +40,12 @@ class PassageVectors:
         codes, scales = quantise(np.asarray(vectors, dtype=np.float32))
         self._rows[int(key)] = (int(revision), codes, scales)
 
+    def put_codes(self, key: int, revision: int, codes: np.ndarray, scales: np.ndarray) -> None:
+        """Already quantised passages (as stored in the database)."""
+        if codes.ndim != 2 or codes.shape[1] != self.dim or len(scales) != len(codes):
+            raise ValueError(f"expected int8 passage codes of dimension {self.dim}, got {codes.shape}")
+        self._rows[int(key)] = (int(revision), codes.astype(np.int8, copy=False), scales.astype(np.float32, copy=False))
+
     def get(self, key: int, revision: int | None = None) -> np.ndarray | None:
         """The passage vectors of a row (at ``revision`` if given), or None when not indexed."""
         found = self._rows.get(int(key))

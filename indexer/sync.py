@@ -1,8 +1,11 @@
-"""Keeping one side's indexes (suppliers or needs) in step with the store.
+"""One side's indexes (suppliers or needs): per-process caches of what the database holds.
 
-The database is the source of truth; indexes are derived state. Writes reach the indexes right
-after they commit; at start-up the saved index is reconciled with the database: rows missing or
-changed since it was saved are embedded, rows deleted are removed.
+The database is the system of record for rows *and* their vectors (store/index_models.py). A process
+builds its caches from it: the vector index and the passage vectors from the stored vectors, the
+lexical index and the row facts from the rows. Embedding happens elsewhere (indexer/job_worker.py),
+for the rows whose vector is missing or stale; every process then picks the new vectors up by
+following the change log (indexer/follower.py). A snapshot file of the vector index is only a start-up
+accelerator: what it lacks is loaded from the database.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from tqdm import tqdm
@@ -23,21 +27,28 @@ from indexer.embedder import Embedder, encode_with_spans
 from indexer.lexical import LexicalIndex
 from indexer.passage_vectors import PassageVectors
 from indexer.row_facts import RowFacts, row_facts
+from indexer.stored_vectors import Embedded, passages_of, to_row, vector_of
 from indexer.vector_index import FaissVectorIndex, IndexMeta
 from matcher.catalog import CpvCatalog
-from store import repository
+from store import index_queries, repository
+from store.db import session_scope
+from store.index_models import RowVector
 from store.repository import SUPPLIERS, EntityKind
 
 log = logging.getLogger(__name__)
 
 EMBED_CHUNK = 256
+LOAD_CHUNK = 2000
 
 
 @dataclass(frozen=True)
 class ReconcileReport:
-    embedded: int
+    embedded: int  # rows embedded (by the caller's drain, when it drains)
     removed: int
     total: int
+    loaded: int = 0  # vectors read from the database
+    queued: int = 0  # rows whose vector was missing or stale, queued for embedding
+    uploaded: int = 0  # vectors only the snapshot file had, written to the database
 
 
 class SideIndex:
@@ -56,13 +67,18 @@ class SideIndex:
         self.lock = threading.RLock()
 
     @property
+    def model(self) -> str:
+        return self.embedder.name
+
+    @property
     def passages_path(self) -> Path:
         return self.path.with_suffix(".passages.npz")
 
-    # ------------------------------------------------------------ writes
+    # ------------------------------------------------------------ embedding (touches no index)
 
-    def index_rows(self, rows: Sequence[Any], *, progress: bool = False) -> None:
-        """Embed and add (or replace) rows; texts are embedded before any index is touched."""
+    def embed(self, rows: Sequence[Any], *, progress: bool = False) -> list[Embedded]:
+        """Document and passage vectors of these rows as they are now."""
+        out: list[Embedded] = []
         for start in tqdm(
             range(0, len(rows), EMBED_CHUNK),
             desc=f"embedding {self.kind.name}s",
@@ -73,12 +89,29 @@ class SideIndex:
             evidence = self.evidence([r.key for r in chunk])
             documents = [embedding_document(r, self.catalog, evidence.get(r.key, ())) for r in chunk]
             vectors, passages = encode_with_spans(self.embedder, [d.text for d in documents], [d.spans for d in documents])
-            with self.lock:
-                self.vectors.add([r.key for r in chunk], vectors, [r.revision for r in chunk])
-                for row, row_passages in zip(chunk, passages, strict=True):
-                    self.passages.put(row.key, row.revision, row_passages)
-                    self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
-                    self.facts[row.key] = row_facts(row)
+            out += [Embedded(r.key, r.revision, v, p) for r, v, p in zip(chunk, vectors, passages, strict=True)]
+        return out
+
+    # ------------------------------------------------------------ applying what the database holds
+
+    def apply_rows(self, rows: Sequence[Any], evidence: dict[int, list[Any]]) -> None:
+        """Row facts and lexical entries of rows written (created or changed)."""
+        with self.lock:
+            for row in rows:
+                self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
+                self.facts[row.key] = row_facts(row)
+
+    def apply_vectors(self, entries: Sequence[RowVector]) -> int:
+        """Stored vectors of rows this process knows (a vector of a row deleted since is skipped)."""
+        with self.lock:
+            known = [e for e in entries if e.row_key in self.facts]
+            if known:
+                self.vectors.add(
+                    [e.row_key for e in known], np.vstack([vector_of(e) for e in known]), [e.revision for e in known]
+                )
+                for entry in known:
+                    self.passages.put_codes(entry.row_key, entry.revision, *passages_of(entry, self.embedder.dim))
+        return len(known)
 
     def rows(self, keys: Sequence[int], *, with_evidence: bool = False) -> tuple[dict[int, Any], dict[int, list[Any]]]:
         """These rows by key and, when asked, their won contracts: one session for both (a shortlist's
@@ -110,54 +143,86 @@ class SideIndex:
     # ------------------------------------------------------------ start-up and rebuild
 
     def load(self) -> bool:
-        """Load the saved vector index if there is one built by this model."""
+        """Load the snapshot of the vector index, if there is one built by this model."""
         if not self.path.exists():
             return False
-        self.vectors, meta = FaissVectorIndex.load(self.path, expect_model=self.embedder.name, expect_dim=self.embedder.dim)
+        self.vectors, meta = FaissVectorIndex.load(self.path, expect_model=self.model, expect_dim=self.embedder.dim)
         if self.passages_path.exists():
             self.passages = PassageVectors.load(self.passages_path, self.embedder.dim)
-        log.info("loaded %s index: %d vectors at revision %d", self.kind.name, meta.count, meta.revision)
+        log.info("loaded %s snapshot: %d vectors at revision %d", self.kind.name, meta.count, meta.revision)
         return True
 
     def reconcile(self, *, progress: bool = False) -> ReconcileReport:
-        """Bring both indexes up to the database: embed missing/stale rows, drop deleted ones."""
-        engine = self.engine
-        with Session(engine) as session:
+        """Bring the caches up to the database (the caller has noted the revision before calling): rows
+        and vectors loaded, ghosts dropped, rows without a current vector queued for embedding."""
+        with Session(self.engine) as session:
             in_db = repository.revisions(session, self.kind)
-        vector_revisions = self.vectors.revisions()
-        indexed = {k: rev for k, rev in vector_revisions.items() if self.passages.revision(k) == rev}
-        ghosts = [k for k in {*vector_revisions, *self.passages.keys()} if k not in in_db]
-        todo = [k for k, rev in in_db.items() if indexed.get(k) != rev]
+            stored = index_queries.vector_revisions(session, self.model, self.kind.name)
+            pending = index_queries.pending_keys(session, self.kind.name)
+        snapshot = {k: rev for k, rev in self.vectors.revisions().items() if self.passages.revision(k) == rev}
+        ghosts = [k for k in {*self.vectors.revisions(), *self.passages.keys()} if k not in in_db]
         self.remove(ghosts)
-        with Session(engine) as session:
-            for start in range(0, len(todo), 4 * EMBED_CHUNK):
-                rows = repository.get_by_keys(session, self.kind, todo[start : start + 4 * EMBED_CHUNK])
-                self.index_rows(list(rows.values()), progress=progress)
-            self._load_unchanged(session, skip=set(todo))
-        report = ReconcileReport(embedded=len(todo), removed=len(ghosts), total=len(self.vectors))
-        log.info("%s index reconciled: %d embedded, %d removed, %d in all", self.kind.name, *report.__dict__.values())
+        self._load_rows(progress)
+        from_snapshot = {k for k, rev in in_db.items() if snapshot.get(k) == rev}
+        uploads = [k for k in from_snapshot if stored.get(k) != in_db[k]]
+        loads = [k for k in in_db if k not in from_snapshot and k in stored]
+        queue = [k for k, rev in in_db.items() if k not in from_snapshot and stored.get(k) != rev and k not in pending]
+        loaded = self._load_vectors(loads, progress)
+        self._upload(uploads, in_db)
+        if queue:
+            with session_scope(self.engine) as session:
+                for key in queue:
+                    index_queries.enqueue(session, self.kind.name, key, in_db[key])
+        report = ReconcileReport(0, len(ghosts), len(self.vectors), loaded, len(queue), len(uploads))
+        log.info("%s index from the database: %d loaded, %d from the snapshot (%d uploaded), %d queued, %d removed",
+                 self.kind.name, loaded, len(from_snapshot), len(uploads), len(queue), len(ghosts))  # fmt: skip
         return report
 
-    def _load_unchanged(self, session: Session, skip: set[int]) -> None:
-        """The lexical index and the row facts live in memory: load rows the vector pass did not touch."""
-        rows = [row for row in session.exec(select(self.kind.table)) if row.key not in skip]
-        evidence = repository.evidence_for(session, [r.key for r in rows]) if self.kind is SUPPLIERS else {}
-        with self.lock:
-            for row in rows:
-                self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
-                self.facts[row.key] = row_facts(row)
+    def _load_rows(self, progress: bool) -> None:
+        """The lexical index and the row facts, from every row."""
+        with Session(self.engine) as session:
+            rows = list(session.exec(select(self.kind.table)))
+            evidence = repository.evidence_for(session, [r.key for r in rows]) if self.kind is SUPPLIERS else {}
+        self.apply_rows(rows, evidence)
 
-    def rebuild(self, *, progress: bool = False) -> ReconcileReport:
+    def _load_vectors(self, keys: Sequence[int], progress: bool) -> int:
+        loaded = 0
+        with Session(self.engine) as session:
+            for start in tqdm(
+                range(0, len(keys), LOAD_CHUNK), desc=f"loading {self.kind.name} vectors", disable=not progress or not keys
+            ):
+                entries = index_queries.vectors_for(session, self.model, self.kind.name, keys[start : start + LOAD_CHUNK])
+                loaded += self.apply_vectors(entries)
+        return loaded
+
+    def _upload(self, keys: Sequence[int], in_db: dict[int, int]) -> None:
+        """Vectors only the snapshot holds (an index built before vectors lived in the database) are
+        written there, so no process ever embeds them again."""
+        for start in range(0, len(keys), LOAD_CHUNK):
+            chunk = keys[start : start + LOAD_CHUNK]
+            with self.lock:
+                vectors = self.vectors.vectors(chunk)
+                passages = [self.passages.get(k, in_db[k]) for k in chunk]
+            with session_scope(self.engine) as session:
+                stamp = repository.next_revision(session)
+                for key, vector, passage in zip(chunk, vectors, passages, strict=True):
+                    if passage is not None:
+                        embedded = Embedded(key, in_db[key], vector, passage)
+                        index_queries.store_vector(session, to_row(self.model, self.kind.name, embedded, stamp))
+
+    def forget_vectors(self) -> None:
+        """Drop this model's stored vectors and the caches (``index --rebuild``): everything is queued again."""
+        with session_scope(self.engine) as session:
+            index_queries.drop_vectors(session, self.model, self.kind.name)
         with self.lock:
             self.vectors = FaissVectorIndex(self.embedder.dim)
             self.passages = PassageVectors(self.embedder.dim)
             self.lexical = LexicalIndex()
             self.facts = {}
-        return self.reconcile(progress=progress)
 
     def save(self, revision: int) -> None:
         with self.lock:
-            meta = IndexMeta(model=self.embedder.name, dim=self.embedder.dim, count=len(self.vectors), revision=revision)
+            meta = IndexMeta(model=self.model, dim=self.embedder.dim, count=len(self.vectors), revision=revision)
             self.vectors.save(self.path, meta)
             self.passages.save(self.passages_path)
         log.info("saved %s index (%d vectors) to %s", self.kind.name, meta.count, self.path)

@@ -1,11 +1,20 @@
 """The running service: one engine, one embedder, one CPV catalog and both sides' indexes,
-built by a factory (never at import time) so the API, the CLI and tests choose what to load."""
+built by a factory (never at import time) so the API, the CLI and tests choose what to load.
+
+Indexing is ``inline`` (a write embeds its rows before it returns: the CLI, tests, one-off tools) or
+``background`` (a write returns once committed; an indexer thread embeds, and a follower thread
+applies every process's changes: ``matchmaker serve``; see service/background.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from dataclasses import dataclass, field
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -13,7 +22,9 @@ from sqlmodel import Session
 
 from indexer.cpv_labels import CpvLabelIndex
 from indexer.embedder import Embedder, SentenceTransformerEmbedder
+from indexer.follower import follow
 from indexer.int8_queries import Int8QueryEmbedder
+from indexer.job_worker import LEASE, RETRY_AFTER, WorkReport, drain
 from indexer.language_neutral import load_or_estimate
 from indexer.memory import release_freed_memory
 from indexer.model_build import build_default_model, default_model_dir
@@ -24,11 +35,13 @@ from matcher.readiness import DEFAULT_THRESHOLD
 from service.cache import LruCache
 from service.reference import load_catalog, reference_texts
 from service.settings import Settings
-from store import repository
+from store import index_queries, repository
 from store.db import init_db, make_engine
 from store.repository import NEEDS, SUPPLIERS, EntityKind
 
 log = logging.getLogger(__name__)
+
+Indexing = Literal["inline", "background"]
 
 # Derived from the model alone (not from any one database): shared by every MATCHMAKER_HOME.
 MODEL_CACHE = default_model_dir().parent.parent
@@ -44,13 +57,79 @@ class Services:
     query_vectors: LruCache
     cpv_labels: CpvLabelIndex
     readiness_threshold: float = DEFAULT_THRESHOLD
+    indexing: Indexing = "inline"
+    index_lease: dt.timedelta = LEASE
+    index_retry: dt.timedelta = RETRY_AFTER
+    applied_revision: int = 0
+    """Every change up to this revision is in this process's indexes."""
     query_batcher: QueryBatcher = field(init=False)
     passage_texts: LruCache = field(init=False)
     """A row's citable passages by (side, key, revision): explanations cite from them."""
+    work_ready: threading.Event = field(init=False)
+    """Set by a write in background mode: the indexer thread need not wait for its next poll."""
 
     def __post_init__(self) -> None:
         self.query_batcher = QueryBatcher(self.embedder)  # a copy with another embedder gets its own
         self.passage_texts = LruCache(4096)
+        self.work_ready = threading.Event()
+        self._follow_lock = threading.Lock()
+
+    @property
+    def sides(self) -> dict[str, SideIndex]:
+        return {side.kind.name: side for side in (self.suppliers, self.needs)}
+
+    def follow(self) -> int:
+        """Apply every change committed since the last one applied (by any process)."""
+        with self._follow_lock:
+            self.applied_revision = follow(self.engine, [self.suppliers, self.needs], self.applied_revision)
+            return self.applied_revision
+
+    def index_pending(self, *, progress: bool = False, until_empty: bool = False) -> WorkReport:
+        """Embed whatever is queued, here and now (``until_empty``: and what a dead worker left leased)."""
+        return drain(
+            self.engine,
+            self.sides,
+            lease=self.index_lease,
+            retry_after=self.index_retry,
+            progress=progress,
+            until_empty=until_empty,
+        )
+
+    def after_write(self, kind: EntityKind, keys: Sequence[int], *, progress: bool = False) -> None:
+        """Inline: the rows are searchable when this returns. Background: the indexer is woken."""
+        if self.indexing == "inline":
+            self.wait_indexed(kind, keys, progress=progress)
+        else:
+            self.work_ready.set()
+
+    def wait_for_revision(self, revision: int, timeout: float) -> bool:
+        """Until this process has applied ``revision`` (another server's write); False on timeout, and at
+        once for a revision the database has not reached (no client can hold one)."""
+        with Session(self.engine) as session:
+            if revision > repository.current_revision(session):
+                return False
+        deadline = time.monotonic() + timeout
+        while self.follow() < revision:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def wait_indexed(self, kind: EntityKind, keys: Sequence[int], *, timeout: float = 120.0, progress: bool = False) -> bool:
+        """Until every job of these rows is done (or parked) and this process has applied the result;
+        inline, this process embeds them itself. False on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.indexing == "inline":
+                self.index_pending(progress=progress)
+            with Session(self.engine) as session:
+                remaining = index_queries.jobs_for(session, kind.name, list(keys))
+            if remaining == 0:
+                self.follow()
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
 
     def query_vector(self, text: str) -> np.ndarray:
         """The query embedding of a text, cached; concurrent requests' texts are encoded in one batch."""
@@ -60,16 +139,31 @@ class Services:
         return self.suppliers if kind is SUPPLIERS else self.needs
 
     def reconcile(self, *, progress: bool = False) -> dict[str, ReconcileReport]:
-        return {side.kind.name: side.reconcile(progress=progress) for side in (self.suppliers, self.needs)}
+        """Caches from the database (vectors loaded, missing ones queued); inline, the queue is embedded."""
+        with Session(self.engine) as session:
+            head = repository.current_revision(session)
+        reports = {side.kind.name: side.reconcile(progress=progress) for side in (self.suppliers, self.needs)}
+        with self._follow_lock:
+            self.applied_revision = max(self.applied_revision, head)
+        if self.indexing == "background":
+            return reports
+        work = self.index_pending(progress=progress, until_empty=True)
+        self.follow()
+        return {
+            kind: replace(report, embedded=work.embedded.get(kind, 0), total=len(self.sides[kind].vectors))
+            for kind, report in reports.items()
+        }
 
     def rebuild(self, *, progress: bool = False) -> dict[str, ReconcileReport]:
-        return {side.kind.name: side.rebuild(progress=progress) for side in (self.suppliers, self.needs)}
+        """Forget this model's vectors and embed every row again."""
+        for side in (self.suppliers, self.needs):
+            side.forget_vectors()
+        return self.reconcile(progress=progress)
 
     def save_indexes(self) -> None:
-        with Session(self.engine) as session:
-            revision = repository.current_revision(session)
+        """Snapshots of the vector indexes: a start-up accelerator, never the only copy."""
         for side in (self.suppliers, self.needs):
-            side.save(revision)
+            side.save(self.applied_revision)
 
     def close(self) -> None:
         self.save_indexes()
@@ -109,9 +203,16 @@ def keep_blas_single_threaded() -> None:
 
 
 def open_services(
-    settings: Settings, *, embedder: Embedder | None = None, reconcile: bool = True, progress: bool = False
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    reconcile: bool = True,
+    progress: bool = False,
+    indexing: Indexing = "inline",
+    caches: bool = True,
 ) -> Services:
-    """Open the database, load the model and the saved indexes, and reconcile them with the database."""
+    """Open the database, load the model and the snapshot of the indexes, and bring them up to the database
+    (``caches=False``: neither, for a process that only embeds)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     keep_blas_single_threaded()
     engine = make_engine(settings.resolved_database_url)
@@ -128,7 +229,12 @@ def open_services(
         query_vectors=LruCache(2048),
         cpv_labels=CpvLabelIndex.build(embedder, catalog, MODEL_CACHE / "cpv_labels"),
         readiness_threshold=settings.readiness_threshold,
+        indexing=indexing,
+        index_lease=dt.timedelta(seconds=settings.index_lease_seconds),
+        index_retry=dt.timedelta(seconds=settings.index_retry_seconds),
     )
+    if not caches:  # an indexer worker: embeds and stores, serves nothing
+        return services
     for side in (services.suppliers, services.needs):
         side.load()
     if reconcile:

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     forms, e.g. the public address when a proxy rewrites the Host header. JSON list in the variable."""
     session_hours: float = 12.0
     """How long a browser stays signed in."""
+    serve_indexer: bool = True
+    """``matchmaker serve`` embeds queued rows itself; false where separate ``matchmaker worker`` processes do."""
+    index_lease_seconds: float = 30.0
+    """How long an indexer holds the jobs it claimed: a worker that dies has its jobs taken over after this."""
+    index_retry_seconds: float = 30.0
+    """A row the model failed on is tried again after this, then after twice as long, …; parked after 5 tries."""
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -75,8 +75,13 @@ def _candidate_pool(
             lexical_top = lexical.top(max(LEXICAL_POOL, 2 * k))
         dense = dict(zip(dense_keys.tolist(), dense_scores.tolist(), strict=True))
         excluded = set(exclude)
-        # Rows deleted since the search have left the index and their facts.
-        pool = [key for key in dict.fromkeys([*dense, *lexical_top]) if key not in excluded and key in side.facts]
+        # A row is matched once both its facts and its vector are here (a row's vector follows its write;
+        # rows deleted since the search have left both).
+        pool = [
+            key
+            for key in dict.fromkeys([*dense, *lexical_top])
+            if key not in excluded and key in side.facts and key in side.vectors
+        ]
         facts = {key: side.facts[key] for key in pool}
         missing_dense = [key for key in pool if key not in dense]
         with timer.phase("vector search"):
@@ -180,7 +185,7 @@ def score_given(services: Services, side: SideIndex, query: MatchQuery, keys: Se
     vector = services.query_vector(query.text)
     stems = query_stems(query.lexical_text)
     with side.lock:
-        known = [key for key in dict.fromkeys(keys) if key in side.facts]  # facts and vectors move together
+        known = [key for key in dict.fromkeys(keys) if key in side.facts and key in side.vectors]
         lexical = side.lexical.query(stems, known)
         dense = (side.vectors.vectors(known) @ vector).tolist() if known else []
         facts = {key: side.facts[key] for key in known}

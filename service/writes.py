@@ -1,7 +1,8 @@
-"""Writes: validate, commit to the database, then bring the indexes along.
+"""Writes: validate, then commit the rows together with the jobs that embed them.
 
-The database commit comes first and is what acknowledges a write. Indexing follows; if it fails
-the row is still safe and the next start-up's reconciliation embeds it.
+The commit is what acknowledges a write, and it holds the work still to do (store/index_models.py):
+inline, the writer embeds its rows before returning; in the background, an indexer does, and every
+process picks the result up from the change log (service/container.py).
 """
 
 from __future__ import annotations
@@ -51,10 +52,15 @@ def _values(payload: BaseModel, catalog: CpvCatalog, *, only_set: bool = False) 
 
 
 def index_after_commit(services: Services, kind: EntityKind, rows: Sequence[Any], *, progress: bool = False) -> None:
+    """The committed rows' jobs are done now (inline) or soon (background); a failure leaves them queued."""
+    _after_commit(services, kind, [int(r.key) for r in rows], progress=progress)
+
+
+def _after_commit(services: Services, kind: EntityKind, keys: Sequence[int], *, progress: bool = False) -> None:
     try:
-        services.side(kind).index_rows(list(rows), progress=progress)
-    except Exception:  # the write is committed; reconciliation at start-up repairs the index
-        log.exception("indexing %d %s(s) failed after commit; they will be indexed on the next start", len(rows), kind.name)
+        services.after_write(kind, keys, progress=progress)
+    except Exception:  # the write and its jobs are committed: the indexer (or the next start) finishes them
+        log.exception("indexing %d %s(s) failed after commit; they stay queued", len(keys), kind.name)
 
 
 def create(services: Services, kind: EntityKind, payload: BaseModel) -> Any:
@@ -101,7 +107,7 @@ def delete(services: Services, kind: EntityKind, entity_id: str) -> None:
         if row is None:
             raise NotFound(kind.name, entity_id)
         key = repository.delete(session, kind, row)
-    services.side(kind).remove([key])
+    _after_commit(services, kind, [key])
 
 
 # ---------------------------------------------------------------- bulk import

@@ -1,5 +1,6 @@
 """Queries and writes for suppliers and needs. Both kinds share one implementation, described by
-an :class:`EntityKind`; every write bumps the revision counter and stamps it on the row."""
+an :class:`EntityKind`; every write bumps the revision counter and stamps it on the row, and writes in
+the same transaction the job that embeds the row (or, for a delete, its tombstone)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
 from matcher.filters import MatchFilters
-from store import models
+from store import index_queries, models
 
 _CHUNK = 900  # stay under SQLite's bound-parameter limit in IN (...) lists
 # Bulk deletes find the session's affected objects by the deleted keys; the default ("evaluate") scans
@@ -114,6 +115,7 @@ def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_
         session.add(row)
         session.flush()
         _replace_links(session, kind, row)
+        index_queries.enqueue(session, kind.name, row.key, row.revision)
         return row, "created"
     if not allow_update:
         raise ConflictError(f"{kind.name} '{values['id']}' already exists")
@@ -123,7 +125,7 @@ def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_
         return row, "unchanged"
     for field, value in replacement.items():
         setattr(row, field, value)
-    _stamp(session, row)
+    _stamp(session, kind, row)
     _replace_links(session, kind, row)
     return row, "updated"
 
@@ -132,16 +134,17 @@ def patch(session: Session, kind: EntityKind, row: Any, changes: dict[str, Any])
     """Apply a partial update to a loaded row."""
     for field, value in changes.items():
         setattr(row, field, _value_or_default(kind, field, value))
-    _stamp(session, row)
+    _stamp(session, kind, row)
     _replace_links(session, kind, row)
     return row
 
 
-def _stamp(session: Session, row: Any) -> None:
+def _stamp(session: Session, kind: EntityKind, row: Any) -> None:
     row.revision = next_revision(session)
     row.updated_at = dt.datetime.now(dt.UTC)
     session.add(row)
     session.flush()
+    index_queries.enqueue(session, kind.name, row.key, row.revision)
 
 
 def delete(session: Session, kind: EntityKind, row: Any) -> int:
@@ -156,7 +159,7 @@ def delete(session: Session, kind: EntityKind, row: Any) -> int:
     if kind.market_table is not None:
         session.execute(sa_delete(kind.market_table).where(kind.market_table.supplier_key == key), execution_options=_FETCH)
     session.delete(row)
-    next_revision(session)
+    index_queries.bury(session, kind.name, key, next_revision(session))
     session.flush()
     return key
 
@@ -195,7 +198,7 @@ def add_evidence(session: Session, supplier: Any, items: Sequence[dict[str, Any]
         for item in session.exec(select(models.Evidence).where(models.Evidence.supplier_key == supplier.key)):
             counts.update(dict.fromkeys(item.cpv_codes, 1))
         supplier.evidence_cpv_codes = [code for code, _n in counts.most_common()]
-        _stamp(session, supplier)
+        _stamp(session, SUPPLIERS, supplier)
         _replace_links(session, SUPPLIERS, supplier)
     return changed
 

@@ -31,7 +31,7 @@ def test_import_index_and_match(home: Path) -> None:
 
     result = runner.invoke(app, ["match", "Vi behöver snöröjning utan fossila bränslen", "--k", "2", "--json"])
     assert result.exit_code == 0, result.output
-    ranked = json.loads(result.output)
+    ranked = json.loads(result.stdout)  # logs and progress go to stderr
     assert ranked[0]["id"] == "SE-BLV-5500000002" and ranked[0]["explanation"]["summary"]
 
     result = runner.invoke(app, ["match", "fall detection", "--country", "GB"])
@@ -44,7 +44,7 @@ def test_batch_match_prints_one_json_line_per_need(home: Path) -> None:
     needs = write_jsonl(home / "n.jsonl", [{k: v for k, v in n.items() if k != "status"} for n in NEEDS])
     result = runner.invoke(app, ["match", "--needs", str(needs), "--json", "--k", "2"])
     assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.output.splitlines()]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["need_id"] for line in lines] == ["need-1", "need-2"]
     assert lines[0]["results"][0]["id"] == "NO-BRC-900000001"
     assert {"id", "score", "explanation"} <= set(lines[1]["results"][0])

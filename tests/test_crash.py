@@ -52,7 +52,8 @@ def assert_consistent(services: Services) -> None:
         assert len(side.lexical) == len(in_db)
 
 
-def test_acknowledged_writes_survive_sigkill_mid_import(tmp_path: Path) -> None:
+def test_acknowledged_writes_survive_sigkill_mid_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATCHMAKER_INDEX_LEASE_SECONDS", "2")  # the killed server's claimed jobs are taken over soon
     home = tmp_path / "home"
     home.mkdir()
     engine = make_engine(f"sqlite:///{home / 'matchmaker.db'}")

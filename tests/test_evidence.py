@@ -38,7 +38,7 @@ def _supplier_with_evidence(services: Services, items: list[dict]) -> int:  # ty
         assert row.revision > first_revision
         assert repository.add_evidence(session, row, items) == 0, "adding the same evidence again changes nothing"
         key = int(row.key)
-    services.side(SUPPLIERS).index_rows([_row(services, key)])
+    assert services.wait_indexed(SUPPLIERS, [key])
     return key
 
 
@@ -74,8 +74,8 @@ def test_deleting_a_supplier_deletes_its_evidence(services: Services) -> None:
 
 def test_a_supplier_known_only_by_name_is_listed_without_a_best_sentence(services: Services) -> None:
     with session_scope(services.engine) as session:
-        repository.upsert(session, SUPPLIERS, {"id": "NAME-1", "name": "Snow Ploughing Partners", "description": ""})
-    services.side(SUPPLIERS).reconcile()
+        row, _ = repository.upsert(session, SUPPLIERS, {"id": "NAME-1", "name": "Snow Ploughing Partners", "description": ""})
+    assert services.wait_indexed(SUPPLIERS, [int(row.key)])
     [result] = shortlists.suppliers_for_text(services, "snow ploughing", k=1)
     assert result.row.id == "NAME-1" and result.explanation is not None
     assert result.explanation.best_sentence is None and "ploughing" in result.explanation.matched_terms

@@ -98,16 +98,17 @@ def test_a_sentence_the_model_never_read_is_never_cited() -> None:
     assert best_sentence(np.array([1.0, 0.0]), ["unread"], vectors[:1]) == (None, None)
 
 
-def test_an_index_saved_without_passages_is_reembedded_on_start(settings: Settings) -> None:
+def test_an_index_saved_without_passages_is_loaded_from_the_database(settings: Settings) -> None:
     services = open_services(settings, embedder=HashingEmbedder())
     with session_scope(services.engine) as session:
         repository.upsert(session, SUPPLIERS, dict(ROWS[0]))
     services.reconcile()
     services.close()
-    assert open_services(settings, embedder=HashingEmbedder()).suppliers.reconcile().embedded == 0
+    assert open_services(settings, embedder=HashingEmbedder()).reconcile()["supplier"].embedded == 0
 
     services.suppliers.passages_path.unlink()
     reopened = open_services(settings, embedder=HashingEmbedder(), reconcile=False)
-    assert reopened.suppliers.reconcile().embedded == 1
+    report = reopened.reconcile()["supplier"]
+    assert (report.embedded, report.loaded) == (0, 1), "the database has the passages: nothing is embedded again"
     assert len(reopened.suppliers.passages) == 1
     reopened.engine.dispose()

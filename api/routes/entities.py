@@ -7,11 +7,12 @@ the model classes are parameters of the factory.)
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.consistency import WriteWaitDep, read_after, settle
 from api.deps import PrincipalDep, ServicesDep
 from api.entity_access import EntityAccess
 from api.import_body import IMPORT_RESPONSES, read_import_text
@@ -35,7 +36,7 @@ def entity_router(
     guard: EntityAccess,
 ) -> APIRouter:
     """``public_model`` lists every field some reader may see; each reader gets only its own (unset ones are left out)."""
-    router = APIRouter(prefix=f"/{plural}", tags=[plural])
+    router = APIRouter(prefix=f"/{plural}", tags=[plural], dependencies=[Depends(read_after)])
 
     def existing(services: Services, entity_id: str) -> Any | None:
         with Session(services.engine) as session:
@@ -62,9 +63,17 @@ def entity_router(
         return guard.view(principal, row)
 
     @router.post("", response_model=public_model, response_model_exclude_unset=True, status_code=status.HTTP_201_CREATED)
-    def create_entity(payload: create_model, services: ServicesDep, principal: PrincipalDep) -> Any:  # type: ignore[valid-type]
+    def create_entity(
+        payload: create_model,  # type: ignore[valid-type]
+        services: ServicesDep,
+        principal: PrincipalDep,
+        response: Response,
+        wanted: WriteWaitDep,
+    ) -> Any:
         payload = guard.check_write(principal, payload.id, None, payload)  # type: ignore[attr-defined]
-        return guard.view(principal, writes.create(services, kind, payload))
+        row = writes.create(services, kind, payload)
+        settle(services, kind, [row.key], row.revision, response, wanted)
+        return guard.view(principal, row)
 
     @router.put("/{entity_id}", response_model=public_model, response_model_exclude_unset=True)
     def replace_entity(
@@ -73,20 +82,31 @@ def entity_router(
         services: ServicesDep,
         principal: PrincipalDep,
         response: Response,  # type: ignore[valid-type]
+        wanted: WriteWaitDep,
     ) -> Any:
         payload = guard.check_write(principal, entity_id, existing(services, entity_id), payload)
         row, created = writes.replace(services, kind, entity_id, payload)
         if created:
             response.status_code = status.HTTP_201_CREATED
+        settle(services, kind, [row.key], row.revision, response, wanted)
         return guard.view(principal, row)
 
     @router.patch("/{entity_id}", response_model=public_model, response_model_exclude_unset=True)
-    def patch_entity(entity_id: str, payload: update_model, services: ServicesDep, principal: PrincipalDep) -> Any:  # type: ignore[valid-type]
+    def patch_entity(
+        entity_id: str,
+        payload: update_model,  # type: ignore[valid-type]
+        services: ServicesDep,
+        principal: PrincipalDep,
+        response: Response,
+        wanted: WriteWaitDep,
+    ) -> Any:
         row = existing(services, entity_id)
         if row is None:
             raise NotFound(kind.name, entity_id)
         payload = guard.check_write(principal, entity_id, row, payload)
-        return guard.view(principal, writes.patch(services, kind, entity_id, payload))
+        row = writes.patch(services, kind, entity_id, payload)
+        settle(services, kind, [row.key], row.revision, response, wanted)
+        return guard.view(principal, row)
 
     @router.delete("/{entity_id}", status_code=status.HTTP_204_NO_CONTENT)
     def delete_entity(entity_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:

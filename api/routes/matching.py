@@ -2,8 +2,9 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from api.consistency import read_after
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import MAX_K, MatchRequest, NeedMatch, NeedShortlist, SupplierMatch, SupplierShortlist
 from matcher.filters import MatchFilters
@@ -12,7 +13,7 @@ from service import access, audit, shortlists
 from service.errors import FieldProblem, InvalidInput
 from service.writes import normalise_cpv
 
-router = APIRouter(tags=["matching"])
+router = APIRouter(tags=["matching"], dependencies=[Depends(read_after)])
 
 K = Annotated[int, Query(ge=1, le=MAX_K, description="how many results")]
 Diversity = Annotated[float, Query(ge=0.0, le=1.0, description="0 = pure relevance; higher = fewer look-alikes")]

@@ -1,0 +1,63 @@
+"""Background work of a serving process: an indexer thread that embeds queued rows, and a follower
+thread that applies every process's changes to this process's indexes.
+
+Writes then answer as soon as they are committed. The follower polls the change log (a cheap query of
+the revision counter) a few times a second, so a change made through another server is searchable here
+about as soon as its vector is stored. ``matchmaker worker`` runs the indexer alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from service.container import Services
+
+log = logging.getLogger(__name__)
+
+FOLLOW_EVERY = 0.2  # seconds between polls of the change log
+IDLE_INDEXER_WAIT = 1.0  # seconds an idle indexer waits for a write's wake-up before looking again
+
+
+class BackgroundWork:
+    """The threads; ``index=False`` for a server that leaves embedding to separate workers."""
+
+    def __init__(self, services: Services, *, index: bool = True, follow: bool = True) -> None:
+        self.services = services
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        if index:
+            self._threads.append(threading.Thread(target=self._index_loop, name="indexer", daemon=True))
+        if follow:
+            self._threads.append(threading.Thread(target=self._follow_loop, name="follower", daemon=True))
+
+    def start(self) -> BackgroundWork:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.services.work_ready.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _index_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                work = self.services.index_pending()
+                if sum(work.embedded.values()) or work.failed:
+                    continue  # more may have been queued meanwhile
+            except Exception:
+                log.exception("the indexer failed; trying again")
+                self._stop.wait(IDLE_INDEXER_WAIT)
+            self.services.work_ready.wait(IDLE_INDEXER_WAIT)
+            self.services.work_ready.clear()
+
+    def _follow_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.services.follow()
+            except Exception:
+                log.exception("following the change log failed; trying again")
+            self._stop.wait(FOLLOW_EVERY)
