@@ -341,6 +341,7 @@ def _print_results(results: list, as_json: bool) -> None:  # type: ignore[type-a
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="server processes on the port, each with its own indexes")] = 1,
 ) -> None:
     """Serve the workbench pages and the API (docs at /docs)."""
     _setup_logging()
@@ -359,7 +360,17 @@ def serve(
             fg=typer.colors.YELLOW,
         )
     logging.getLogger(__name__).info("workbench at http://%s:%d/ and API docs at http://%s:%d/docs", host, port, host, port)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    else:  # each process builds the app (and loads its indexes) itself, from the same settings
+        uvicorn.run(
+            "api.main:app_from_settings",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+        )
 
 
 @app.command("worker")

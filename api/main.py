@@ -111,6 +111,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return app
 
 
+def app_from_settings() -> FastAPI:
+    """The app as configured by the environment: what each of ``serve --workers N``'s processes runs."""
+    return create_app(get_settings())
+
+
 def _age_seconds(at: dt.datetime) -> float:
     at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)  # SQLite hands datetimes back naive (stored as UTC)
     return (dt.datetime.now(dt.UTC) - at).total_seconds()

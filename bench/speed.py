@@ -34,9 +34,9 @@ from bench.precision import other_precision, query_precision
 from bench.profile_generator import generate_profiles
 from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, read_jsonl
-from indexer.documents import embedding_document, embedding_text, lexical_text
+from indexer.documents import embedding_document, embedding_text
 from indexer.embedder import Embedder, encode_with_spans
-from indexer.row_facts import row_facts
+from indexer.stored_vectors import Embedded, to_row
 from matcher.analysis import split_sentences
 from service import shortlists, writes
 from service.cache import LruCache
@@ -44,7 +44,7 @@ from service.container import Services, open_services
 from service.keys import create_key
 from service.settings import Settings
 from service.timing import PHASES, PhaseTimer
-from store import repository
+from store import index_queries, repository
 from store.db import make_engine, session_scope
 from store.models import SupplierCreate
 from store.repository import SUPPLIERS
@@ -124,16 +124,21 @@ def cached_embeddings(embedder: Embedder, services: Services, profiles: list[dic
 
 
 def load_precomputed(services: Services, profiles: list[dict[str, Any]], cached: CachedEmbeddings) -> float:
-    """Bulk-load rows and their cached vectors (the embedding is measured separately); seconds taken."""
+    """Bulk-load rows and their cached vectors as an indexer would store them (the embedding is measured
+    separately), then let this process follow them in; seconds taken."""
     started = time.perf_counter()
     side = services.suppliers
     with session_scope(services.engine) as session:
         rows = [repository.upsert(session, SUPPLIERS, dict(p))[0] for p in profiles]
-    side.vectors.add([r.key for r in rows], cached.vectors[: len(rows)], [r.revision for r in rows])
-    for row, passages in zip(rows, cached.passages, strict=False):
-        side.passages.put(row.key, row.revision, passages.astype(np.float32))
-        side.lexical.upsert(row.key, lexical_text(row))
-        side.facts[row.key] = row_facts(row)
+    with session_scope(services.engine) as session:
+        stamp = repository.next_revision(session)
+        entries = [
+            to_row(side.model, SUPPLIERS.name, Embedded(row.key, row.revision, vector, passages.astype(np.float32)), stamp)
+            for row, vector, passages in zip(rows, cached.vectors[: len(rows)], cached.passages, strict=False)
+        ]
+        index_queries.add_vectors(session, entries)
+        index_queries.clear_jobs(session, SUPPLIERS.name)
+    services.follow()
     return time.perf_counter() - started
 
 

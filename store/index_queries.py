@@ -124,6 +124,16 @@ def store_vector(session: Session, entry: RowVector) -> None:
     session.add(entry)
 
 
+def add_vectors(session: Session, entries: Sequence[RowVector]) -> None:
+    """Vectors of rows that have none yet (bulk loads)."""
+    session.add_all(entries)
+
+
+def clear_jobs(session: Session, kind: str) -> None:
+    """Every job of this kind (a bulk load that stored the vectors itself)."""
+    session.execute(delete(IndexJob).where(col(IndexJob.kind) == kind))
+
+
 def vector_revisions(session: Session, model: str, kind: str) -> dict[int, int]:
     stmt = select(RowVector.row_key, RowVector.revision).where(RowVector.model == model, RowVector.kind == kind)
     return {int(k): int(r) for k, r in session.exec(stmt)}

@@ -138,7 +138,8 @@ def test_acknowledged_writes_survive_sigkill_mid_import(tmp_path: Path, monkeypa
     services.engine.dispose()
 
 
-def test_indexes_survive_sigkill_mid_save(tmp_path: Path) -> None:
+def test_indexes_survive_sigkill_mid_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATCHMAKER_INDEX_LEASE_SECONDS", "2")  # a write killed mid-embedding is taken over soon
     home = tmp_path / "home"
     for round_ in range(4):
         saver = _spawn("save-loop", str(home))
