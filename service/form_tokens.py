@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -21,8 +22,10 @@ from store.trust_models import ServerSecret
 SECRET_NAME = "form-tokens"
 
 
+@lru_cache(maxsize=16)
 def server_secret(engine: Engine, name: str = SECRET_NAME) -> bytes:
-    """The named secret, created by whichever server asks first (a concurrent creator's value wins)."""
+    """The named secret, created by whichever server asks first (a concurrent creator's value wins);
+    read once per process, since it never changes."""
     with Session(engine) as session:
         found = session.get(ServerSecret, name)
     if found is None:
