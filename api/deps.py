@@ -13,6 +13,19 @@ from service.web_sessions import session_principal
 
 SESSION_COOKIE = "matchmaker_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SECURE_PREFIX = "__Host-"
+
+
+def cookie_secure(request: Request) -> bool:
+    """Secure cookies over HTTPS, or wherever configured (behind a proxy that ends TLS)."""
+    configured = request.app.state.settings.cookie_secure
+    return request.url.scheme == "https" if configured is None else bool(configured)
+
+
+def cookie_name(request: Request, base: str) -> str:
+    """Secure cookies are ``__Host-`` cookies: a page on another port of the same host (HTTP) cannot set
+    one, so it cannot plant its own session in a victim's browser. Only that name is read then."""
+    return SECURE_PREFIX + base if cookie_secure(request) else base
 
 
 def get_services(request: Request) -> Services:
@@ -44,7 +57,7 @@ def browser_principal(request: Request, services: Services) -> Principal:
     or when another site's page sent the request."""
     if from_another_site(request):
         return ANONYMOUS
-    return session_principal(services.engine, request.cookies.get(SESSION_COOKIE)) or ANONYMOUS
+    return session_principal(services.engine, request.cookies.get(cookie_name(request, SESSION_COOKIE))) or ANONYMOUS
 
 
 def get_principal(request: Request, services: ServicesDep) -> Principal:

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.deps import SESSION_COOKIE, ServicesDep, browser_principal, header_key
+from api.deps import SESSION_COOKIE, ServicesDep, browser_principal, cookie_name, cookie_secure, header_key
 from api.entity_access import NeedAccess, SupplierAccess
 from api.schemas import Filters, MatchRequest
 from api.web_security import (
@@ -103,20 +103,22 @@ def log_in(
     opened = web_sessions.open_session(services.engine, key, session_lifetime(request))
     if opened is None:
         return _render(request, "login.html", ANONYMOUS, 401, next=_local(next), error="Unknown or revoked key.")
-    web_sessions.close_session(services.engine, request.cookies.get(SESSION_COOKIE))  # a new session, not a fixed one
+    session_cookie = cookie_name(request, SESSION_COOKIE)
+    web_sessions.close_session(services.engine, request.cookies.get(session_cookie))  # a new session, not a fixed one
     response = RedirectResponse(_local(next), status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(request, response, opened[0])
     response.delete_cookie(OLD_KEY_COOKIE)
-    response.delete_cookie(FORM_COOKIE)
+    response.delete_cookie(cookie_name(request, FORM_COOKIE), secure=cookie_secure(request))
     return response
 
 
 @router.post("/ui/logout")
 def log_out(request: Request, services: ServicesDep) -> Response:
     """Ends the session on the server: the cookie, if kept or copied, no longer signs anyone in."""
-    web_sessions.close_session(services.engine, request.cookies.get(SESSION_COOKIE))
+    session_cookie = cookie_name(request, SESSION_COOKIE)
+    web_sessions.close_session(services.engine, request.cookies.get(session_cookie))
     response = RedirectResponse("/ui/needs", status_code=status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(session_cookie, secure=cookie_secure(request))
     response.delete_cookie(OLD_KEY_COOKIE)
     return response
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
-from api.deps import SAFE_METHODS, SESSION_COOKIE, get_services, header_key
+from api.deps import SAFE_METHODS, SESSION_COOKIE, cookie_name, cookie_secure, get_services, header_key
 from service.form_tokens import form_token, server_secret, token_matches
 from service.settings import Settings
 
@@ -71,10 +71,10 @@ def settings_of(request: Request) -> Settings:
 
 def _binding(request: Request) -> tuple[str | None, str | None]:
     """What this browser's forms are bound to: its session, else its form cookie (and whether that is new)."""
-    session = request.cookies.get(SESSION_COOKIE)
+    session = request.cookies.get(cookie_name(request, SESSION_COOKIE))
     if session:
         return f"session:{session}", None
-    seed = request.cookies.get(FORM_COOKIE)
+    seed = request.cookies.get(cookie_name(request, FORM_COOKIE))
     if seed:
         return f"browser:{seed}", None
     fresh = secrets.token_urlsafe(24)
@@ -88,7 +88,8 @@ def issue_form_token(request: Request) -> tuple[str, str | None]:
 
 
 def set_form_cookie(request: Request, response: Response, value: str) -> None:
-    response.set_cookie(FORM_COOKIE, value, httponly=True, samesite="strict", secure=cookie_secure(request))
+    secure = cookie_secure(request)
+    response.set_cookie(cookie_name(request, FORM_COOKIE), value, httponly=True, samesite="strict", secure=secure)
 
 
 def _origin(url: str) -> str | None:
@@ -119,15 +120,15 @@ async def verify_form(request: Request) -> None:
         raise FormRefused("this form has expired or was not sent from this site's pages")
 
 
-def cookie_secure(request: Request) -> bool:
-    configured = settings_of(request).cookie_secure
-    return request.url.scheme == "https" if configured is None else configured
-
-
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
     hours = settings_of(request).session_hours
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="lax", secure=cookie_secure(request)
+        cookie_name(request, SESSION_COOKIE),
+        token,
+        max_age=int(hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
     )
 
 

@@ -165,3 +165,21 @@ def test_sign_in_returns_only_to_a_page_of_this_site(services: Services, adviser
         for target in ("//evil.example/x", "/\\evil.example", "https://evil.example", "/ok\nSet-Cookie: x=1"):
             assert sign_in(b, adviser_key, target).headers["location"] == "/", target
         assert sign_in(b, adviser_key, "/ui/needs?offset=50").headers["location"] == "/ui/needs?offset=50"
+
+
+def test_over_https_the_session_is_a_host_cookie_and_a_planted_plain_one_is_ignored(
+    services: Services, client: TestClient, adviser_key: str
+) -> None:
+    """A page on another port of the same host (plain HTTP) can set ``matchmaker_session`` for the host, but
+    not a ``__Host-`` cookie: over HTTPS only the latter signs anyone in, so it cannot plant its session."""
+    https = "https://testserver"
+    with TestClient(create_app(services=services), base_url=https) as b:
+        token = form_token(b.get("/ui/login").text)
+        signed = b.post(
+            "/ui/login", data={"key": adviser_key, "csrf_token": token}, headers={"Origin": https}, follow_redirects=False
+        )
+        assert signed.status_code == 303 and "__Host-matchmaker_session=" in signed.headers["set-cookie"]
+        assert "Signed in as" in b.get(NEED_PAGE).text
+        attacker_session = b.cookies.get("__Host-matchmaker_session")
+    with TestClient(create_app(services=services), base_url=https, cookies={SESSION_COOKIE: attacker_session}) as victim:
+        assert "Signed in as" not in victim.get(NEED_PAGE).text
