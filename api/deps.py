@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from service.access import ANONYMOUS, Principal
 from service.container import Services
 from service.keys import authenticate
+from service.settings import Settings
 from service.web_sessions import session_principal
 
 SESSION_COOKIE = "matchmaker_session"
@@ -16,9 +17,13 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SECURE_PREFIX = "__Host-"
 
 
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
 def cookie_secure(request: Request) -> bool:
     """Secure cookies over HTTPS, or wherever configured (behind a proxy that ends TLS)."""
-    configured = request.app.state.settings.cookie_secure
+    configured = settings_of(request).cookie_secure
     return request.url.scheme == "https" if configured is None else bool(configured)
 
 

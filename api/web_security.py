@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
-from api.deps import SAFE_METHODS, SESSION_COOKIE, cookie_name, cookie_secure, get_services, header_key
+from api.deps import SAFE_METHODS, SESSION_COOKIE, cookie_name, cookie_secure, get_services, header_key, settings_of
 from service.form_tokens import form_token, server_secret, token_matches
-from service.settings import Settings
 
 FORM_COOKIE = "matchmaker_form"  # a random value binding the sign-in form to this browser
 TOKEN_FIELD = "csrf_token"
@@ -65,11 +64,7 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def settings_of(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
-def _binding(request: Request) -> tuple[str | None, str | None]:
+def _binding(request: Request) -> tuple[str, str | None]:
     """What this browser's forms are bound to: its session, else its form cookie (and whether that is new)."""
     session = request.cookies.get(cookie_name(request, SESSION_COOKIE))
     if session:
@@ -84,7 +79,7 @@ def _binding(request: Request) -> tuple[str | None, str | None]:
 def issue_form_token(request: Request) -> tuple[str, str | None]:
     """The token the page's forms carry, and the new form cookie to set (if the browser had none)."""
     binding, fresh = _binding(request)
-    return form_token(server_secret(get_services(request).engine), binding or ""), fresh
+    return form_token(server_secret(get_services(request).engine), binding), fresh
 
 
 def set_form_cookie(request: Request, response: Response, value: str) -> None:
@@ -116,7 +111,7 @@ async def verify_form(request: Request) -> None:
     binding, fresh = _binding(request)
     form = await request.form()
     token = form.get(TOKEN_FIELD)
-    if fresh is not None or not token_matches(server_secret(get_services(request).engine), binding or "", str(token or "")):
+    if fresh is not None or not token_matches(server_secret(get_services(request).engine), binding, str(token or "")):
         raise FormRefused("this form has expired or was not sent from this site's pages")
 
 

@@ -115,8 +115,10 @@ def drain(
     """Work until no job is ready (parked ones are left alone). ``until_empty``: also until the jobs other
     workers hold are done, or their leases pass and this one takes them over (a start-up after a crash)."""
     report = WorkReport()
-    with Session(engine) as session:
-        total = index_queries.queue_state(session).pending
+    total = 0
+    if progress:  # counted only for the bar: a write's inline drain should not pay a query for it
+        with Session(engine) as session:
+            total = index_queries.queue_state(session).pending
     deadline = time.monotonic() + 2 * lease.total_seconds()
     with tqdm(total=total, desc="embedding", unit="row", disable=not progress or total <= batch) as bar:
         while True:
@@ -125,8 +127,9 @@ def drain(
                 report.add(process(engine, sides, jobs, retry_after=retry_after))
                 bar.update(len(jobs))
                 continue
-            with Session(engine) as session:
-                held = index_queries.live_jobs(session)
-            if not until_empty or held == 0 or time.monotonic() > deadline:
+            if not until_empty or time.monotonic() > deadline:
                 return report
+            with Session(engine) as session:
+                if index_queries.live_jobs(session) == 0:
+                    return report
             time.sleep(0.1)
