@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     """How long a browser stays signed in."""
     serve_indexer: bool = True
     """``matchmaker serve`` embeds queued rows itself; false where separate ``matchmaker worker`` processes do."""
-    index_lease_seconds: float = 30.0
+    index_lease_seconds: float = 120.0
     """How long an indexer holds the jobs it claimed: a worker that dies has its jobs taken over after this."""
     index_retry_seconds: float = 30.0
     """A row the model failed on is tried again after this, then after twice as long, …; parked after 5 tries."""

@@ -169,7 +169,7 @@ def test_an_indexer_killed_mid_batch_loses_nothing(fleet: Fleet, database_url: s
         with Session(writer.engine) as session:
             return len(session.exec(select(RowVector.row_key)).all())
 
-    slow = fleet.spawn("worker", "0.3")  # 64 rows per claim, 0.3 s per model call
+    slow = fleet.spawn("worker", "0.01")  # 256 rows per claim, 10 ms per model call: killed during the second
     eventually(lambda: stored() > 0, "the first worker stores a batch")
     kill(slow)
     assert stored() < 300, "killed before the end"
