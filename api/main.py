@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             "model": services.embedder.name,
             "suppliers": suppliers,
             "needs": needs,
-            "indexed": {"suppliers": len(services.suppliers.vectors), "needs": len(services.needs.vectors)},
+            "indexed": {"suppliers": services.suppliers.indexed(), "needs": services.needs.indexed()},
             "revision": {"applied": applied, "head": head, "lag": max(0, head - applied)},
             "queue": {
                 "pending": queue.pending,

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ MIX = [
 ]
 
 
-def _postgres_ready(url: str) -> str | None:
+def postgres_ready(url: str) -> str | None:
     """Create the benchmark's own database if needed and empty it; None when it cannot be reached."""
     import psycopg
 
@@ -75,11 +76,18 @@ def _load_sample(embedder: Embedder, home: Path, database_url: str | None) -> No
     services.close()  # saves the indexes: the server starts warm
 
 
-class _Run:
-    """The mixed workload's state: what was acknowledged, what failed, how long each call took."""
+class Run:
+    """The mixed workload's state: what was acknowledged, what failed, how long each call took.
 
-    def __init__(self, suppliers: list[str], needs: list[str], texts: list[str]) -> None:
+    New suppliers' ids start with ``prefix``; ``wait_indexed`` sends writes with ``?wait=indexed``."""
+
+    def __init__(
+        self, suppliers: list[str], needs: list[str], texts: list[str], *, prefix: str = "LOAD", wait_indexed: bool = False
+    ) -> None:
         self.suppliers, self.needs, self.texts = suppliers, needs, texts
+        self.prefix = prefix
+        self.write_params = {"wait": "indexed"} if wait_indexed else {}
+        self.marks_before: int | None = None
         self.timings: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
         self.created: list[str] = []
@@ -96,10 +104,16 @@ class _Run:
             "GET /needs": lambda: client.get("/needs", params={"offset": rng.randrange(0, 50), "limit": 20}),
             "POST /suppliers": lambda: client.post(
                 "/suppliers",
-                json={"id": f"LOAD-{worker}-{n}", "description": rng.choice(self.texts), "country": "NO", "size": "small"},
+                params=self.write_params,
+                json={
+                    "id": f"{self.prefix}-{worker}-{n}",
+                    "description": rng.choice(self.texts),
+                    "country": "NO",
+                    "size": "small",
+                },
             ),
             "PATCH /suppliers/{id}": lambda: client.patch(
-                f"/suppliers/{supplier}", json={"size": rng.choice(["small", "medium"])}
+                f"/suppliers/{supplier}", params=self.write_params, json={"size": rng.choice(["small", "medium"])}
             ),
             "POST /needs/{id}/feedback": lambda: client.post(
                 f"/needs/{need}/feedback", json={"supplier_id": supplier, "mark": rng.choice(["invited", "relevant"])}
@@ -117,18 +131,19 @@ class _Run:
             if not ok:
                 self.errors[op] += 1
             elif op == "POST /suppliers":
-                self.created.append(f"LOAD-{worker}-{n}")
+                self.created.append(f"{self.prefix}-{worker}-{n}")
             elif op == "POST /needs/{id}/feedback":
                 self.marks += 1
 
 
-def _mixed_load(base: str, run: _Run, seconds: float, clients: int) -> float:
+def mixed_load(bases: Sequence[str], run: Run, seconds: float, clients: int) -> float:
+    """``clients`` loops for ``seconds``, spread evenly over the servers at ``bases`` (a load balancer's round robin)."""
     deadline = time.perf_counter() + seconds
     ops, weights = zip(*MIX, strict=True)
 
     def loop(worker: int) -> None:
         rng = random.Random(worker)
-        with httpx.Client(base_url=base, timeout=60, headers=ADVISER_HEADERS) as client:
+        with httpx.Client(base_url=bases[worker % len(bases)], timeout=60, headers=ADVISER_HEADERS) as client:
             n = 0
             while time.perf_counter() < deadline and n < 100_000:
                 n += 1
@@ -140,13 +155,22 @@ def _mixed_load(base: str, run: _Run, seconds: float, clients: int) -> float:
     return time.perf_counter() - started
 
 
-def _lost_writes(database_url: str, run: _Run) -> int:
+def count_marks(database_url: str) -> int:
     engine = make_engine(database_url)
     with Session(engine) as session:
-        stored = set(session.exec(select(models.Supplier.id).where(text("id LIKE 'LOAD-%'"))))
         marks = int(session.exec(select(func.count()).select_from(models.Feedback)).one())
     engine.dispose()
-    return len(set(run.created) - stored) + max(0, run.marks - marks)
+    return marks
+
+
+def lost_writes(database_url: str, run: Run) -> int:
+    """Acknowledged suppliers and marks of this run that the database does not hold."""
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        stored = set(session.exec(select(models.Supplier.id).where(text("id LIKE :prefix").bindparams(prefix=f"{run.prefix}-%"))))
+    engine.dispose()
+    added = count_marks(database_url) - (run.marks_before or 0)
+    return len(set(run.created) - stored) + max(0, run.marks - added)
 
 
 def run(embedder: Embedder, out: Path, *, seconds: float = 60.0, clients: int = 16, postgres_url: str | None = None) -> str:
@@ -159,17 +183,18 @@ def run(embedder: Embedder, out: Path, *, seconds: float = 60.0, clients: int = 
             home = Path(folder)
             url = f"sqlite:///{home / 'matchmaker.db'}"
             if backend == "PostgreSQL":
-                reachable = _postgres_ready(postgres_url or DEFAULT_POSTGRES_URL)
+                reachable = postgres_ready(postgres_url or DEFAULT_POSTGRES_URL)
                 if reachable is None:
                     rows.append([backend, "not reachable: skipped", "", "", ""])
                     continue
                 url = reachable
             log.info("%s: loading the sample data", backend)
             _load_sample(embedder, home, url)
-            workload = _Run(suppliers, needs, texts)
+            workload = Run(suppliers, needs, texts)
+            workload.marks_before = count_marks(url)
             with server_process(home, url) as (_server, base):
                 log.info("%s: %d clients for %.0f s", backend, clients, seconds)
-                elapsed = _mixed_load(base, workload, seconds, clients)
+                elapsed = mixed_load([base], workload, seconds, clients)
             total = sum(len(t) for t in workload.timings.values())
             every = [ms for t in workload.timings.values() for ms in t]
             p50, p99 = np.percentile(every, [50, 99])
@@ -179,7 +204,7 @@ def run(embedder: Embedder, out: Path, *, seconds: float = 60.0, clients: int = 
                     f"{total / elapsed:.1f}",
                     f"{p50:.0f} / {p99:.0f}",
                     f"{sum(workload.errors.values())} of {total}",
-                    f"{_lost_writes(url, workload)} of {len(workload.created) + workload.marks}",
+                    f"{lost_writes(url, workload)} of {len(workload.created) + workload.marks}",
                 ]
             )
             for op, _weight in MIX:

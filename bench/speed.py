@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -178,8 +179,10 @@ def _in_process(services: Services, texts: Sequence[str], filtered: bool) -> tup
 
 
 @contextmanager
-def server_process(home: Path, database_url: str | None = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``matchmaker serve`` on a saved store, in its own process, so its memory is the service's alone.
+def server_process(
+    home: Path, database_url: str | None = None, *, workers: int = 1
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``matchmaker serve`` on a saved store, in its own process (group), so its memory is the service's alone.
 
     Clients send an adviser key (``ADVISER_HEADERS``), created in the store before it starts."""
     engine = make_engine(database_url or f"sqlite:///{home / 'matchmaker.db'}")
@@ -192,8 +195,8 @@ def server_process(home: Path, database_url: str | None = None) -> Iterator[tupl
     env = {**os.environ, "MATCHMAKER_HOME": str(home), "MATCHMAKER_LOG_LEVEL": "WARNING"}
     if database_url:
         env["MATCHMAKER_DATABASE_URL"] = database_url
-    command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 900
@@ -210,8 +213,32 @@ def server_process(home: Path, database_url: str | None = None) -> Iterator[tupl
             time.sleep(0.5)
         yield process, base
     finally:
-        process.terminate()
+        _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """The server and its worker processes: a worker left behind would hold its database connections."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
         process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def process_tree_rss(pid: int) -> list[tuple[int, float]]:
+    """(pid, current RSS in MB) of a process and all its descendants."""
+    found = []
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            found.append((current, rss_mb(current)[0]))
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (OSError, KeyError):
+            continue
+        pending += [int(c) for c in children]
+    return found
 
 
 def _http(base: str, texts: Sequence[str], filtered: bool) -> list[float]:
@@ -225,7 +252,7 @@ def _http(base: str, texts: Sequence[str], filtered: bool) -> list[float]:
     return timings
 
 
-def _concurrent(base: str, texts: Sequence[str], seconds: float, clients: int = 16) -> tuple[float, int, int]:
+def concurrent_matches(base: str, texts: Sequence[str], seconds: float, clients: int = 16) -> tuple[float, int, int]:
     """Requests/s, requests and errors for ``clients`` loops on loopback, each stopping after ``seconds``."""
     deadline = time.perf_counter() + seconds
 
@@ -292,9 +319,9 @@ def measure_size(
             http_plain = _http(base, [f"{t}  " for t in texts], filtered=False)
             http_filtered = _http(base, [f"{t}   " for t in texts], filtered=True)
             log.info("HTTP series done (N=%d)", len(profiles))
-            repeated = _concurrent(base, [f"{t}    " for t in texts], concurrency_seconds)
+            repeated = concurrent_matches(base, [f"{t}    " for t in texts], concurrency_seconds)
             log.info("repeated load run done (N=%d)", len(profiles))
-            fresh = _concurrent(base, fresh_query_texts(), concurrency_seconds)
+            fresh = concurrent_matches(base, fresh_query_texts(), concurrency_seconds)
             rss, peak = rss_mb(server.pid)
     return {
         "load_seconds": load_seconds,

@@ -27,6 +27,7 @@ from indexer.embedder import Embedder, encode_with_spans
 from indexer.lexical import LexicalIndex
 from indexer.passage_vectors import PassageVectors
 from indexer.row_facts import RowFacts, row_facts
+from indexer.side_queries import SideQueries
 from indexer.stored_vectors import Embedded, passages_of, to_row, vector_of
 from indexer.vector_index import FaissVectorIndex, IndexMeta
 from matcher.catalog import CpvCatalog
@@ -51,8 +52,9 @@ class ReconcileReport:
     uploaded: int = 0  # vectors only the snapshot file had, written to the database
 
 
-class SideIndex:
-    """The vector and lexical index of one kind of row."""
+class SideIndex(SideQueries):
+    """The vector and lexical index of one kind of row: kept up to the database here, queried through
+    ``SideQueries``."""
 
     def __init__(self, kind: EntityKind, embedder: Embedder, catalog: CpvCatalog, path: Path, engine: Engine) -> None:
         self.kind = kind

@@ -1,9 +1,10 @@
 """Background work of a serving process: an indexer thread that embeds queued rows, and a follower
 thread that applies every process's changes to this process's indexes.
 
-Writes then answer as soon as they are committed. The follower polls the change log (a cheap query of
-the revision counter) a few times a second, so a change made through another server is searchable here
-about as soon as its vector is stored. ``matchmaker worker`` runs the indexer alone.
+Writes then answer as soon as they are committed. On PostgreSQL a listener thread wakes the follower and
+the indexer on every other process's commit (store/change_notices.py); underneath, the follower polls the
+change log (a cheap query of the revision counter) a few times a second, so a change made through another
+server is searchable here about as soon as its vector is stored. ``matchmaker worker`` runs the indexer alone.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import logging
 import threading
 
 from service.container import Services
+from store.change_notices import ChangeListener, notices_supported
 
 log = logging.getLogger(__name__)
 
 FOLLOW_EVERY = 0.2  # seconds between polls of the change log
+LISTEN_TIMEOUT = 1.0  # seconds a listener waits for a notice before looking at its stop flag
 IDLE_INDEXER_WAIT = 1.0  # seconds an idle indexer waits for a write's wake-up before looking again
 
 
@@ -25,7 +28,11 @@ class BackgroundWork:
     def __init__(self, services: Services, *, index: bool = True, follow: bool = True) -> None:
         self.services = services
         self._stop = threading.Event()
+        self._changed = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._listener = ChangeListener(services.engine, self._stop) if notices_supported(services.engine) else None
+        if self._listener is not None and (index or follow):
+            self._threads.append(threading.Thread(target=self._listen_loop, name="change-listener", daemon=True))
         if index:
             self._threads.append(threading.Thread(target=self._index_loop, name="indexer", daemon=True))
         if follow:
@@ -41,6 +48,15 @@ class BackgroundWork:
         self.services.work_ready.set()
         for thread in self._threads:
             thread.join(timeout=30)
+        if self._listener is not None:
+            self._listener.close()
+
+    def _listen_loop(self) -> None:
+        assert self._listener is not None
+        while not self._stop.is_set():
+            if self._listener.wait(LISTEN_TIMEOUT):
+                self._changed.set()
+                self.services.work_ready.set()
 
     def _index_loop(self) -> None:
         while not self._stop.is_set():
@@ -56,8 +72,9 @@ class BackgroundWork:
 
     def _follow_loop(self) -> None:
         while not self._stop.is_set():
+            self._changed.clear()  # a notice from here on means another look
             try:
                 self.services.follow()
             except Exception:
                 log.exception("following the change log failed; trying again")
-            self._stop.wait(FOLLOW_EVERY)
+            self._changed.wait(FOLLOW_EVERY)

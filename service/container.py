@@ -193,6 +193,20 @@ def default_embedder(settings: Settings) -> Embedder:
     return load_or_estimate(inner, reference_texts(), MODEL_CACHE / "language_means")
 
 
+def cpv_label_index(embedder: Embedder, catalog: CpvCatalog) -> CpvLabelIndex:
+    """The CPV labels' vectors for this model, embedded once per machine (``matchmaker model build`` does
+    it at install, so that no server's start embeds anything)."""
+    return CpvLabelIndex.build(embedder, catalog, MODEL_CACHE / "cpv_labels")
+
+
+def prepare_model(settings: Settings) -> Embedder:
+    """Everything the configured model needs before a server starts: the language means and the CPV
+    labels' vectors, computed and cached here rather than at a first start."""
+    embedder = default_embedder(settings)
+    cpv_label_index(embedder, load_catalog(settings.cpv_file))
+    return embedder
+
+
 def keep_blas_single_threaded() -> None:
     """numpy's own BLAS threads keep spinning after each matrix product (CPV label scores, cosines)
     and take the cores from the next query encode: on 2 cores that doubled encoding (73 → 138 ms
@@ -227,7 +241,7 @@ def open_services(
         suppliers=SideIndex(SUPPLIERS, embedder, catalog, index_dir / "suppliers.npz", engine),
         needs=SideIndex(NEEDS, embedder, catalog, index_dir / "needs.npz", engine),
         query_vectors=LruCache(2048),
-        cpv_labels=CpvLabelIndex.build(embedder, catalog, MODEL_CACHE / "cpv_labels"),
+        cpv_labels=cpv_label_index(embedder, catalog),
         readiness_threshold=settings.readiness_threshold,
         indexing=indexing,
         index_lease=dt.timedelta(seconds=settings.index_lease_seconds),

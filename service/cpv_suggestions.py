@@ -37,10 +37,8 @@ def suggest_cpv(
     for side in (services.needs, services.suppliers):
         if side is services.suppliers and nearest_suppliers is not None:
             continue
-        with side.lock:
-            keys, sims = side.vectors.search(vector, NEIGHBOURS_PER_SIDE * OVERFETCH)
-            facts = [side.facts.get(key) for key in keys.tolist()]
-        public = [Neighbour(float(sim), f.cpv_codes) for f, sim in zip(facts, sims.tolist(), strict=True) if f and not f.private]
+        nearest = side.nearest(vector, NEIGHBOURS_PER_SIDE * OVERFETCH)
+        public = [Neighbour(float(sim), f.cpv_codes) for f, sim in nearest if not f.private]
         neighbours += public[:NEIGHBOURS_PER_SIDE]
     suggestions = suggest_codes(services.cpv_labels.scores(vector), neighbours, k=k)
     return [

@@ -33,8 +33,7 @@ def citable_for(services: Services, side: SideIndex, rows: Sequence[Any], eviden
         passages = services.passage_texts.get_or_compute(
             (side.kind.name, row.key, row.revision), partial(citable_passages, row, evidence.get(row.key, ()))
         )
-        with side.lock:
-            vectors = side.passages.get(row.key, row.revision)
+        vectors = side.passage_vectors(row.key, row.revision)
         if vectors is None or len(vectors) != len(passages):
             found[row.key] = empty
             continue
@@ -59,7 +58,7 @@ def explain(
     return Explanation(
         components=ranked.components,
         shared_cpv=describe_cpv_matches(ranked.cpv_matches, services.catalog, suggested=query.suggested_cpv),
-        matched_terms=matched_terms(stems, text, weight=side.lexical.idf, distinctive=side.lexical.is_distinctive),
+        matched_terms=matched_terms(stems, text, weight=side.term_weight, distinctive=side.is_distinctive),
         best_sentence=cited.sentence,
         best_sentence_similarity=round(cited.similarity, 4) if cited.similarity is not None else None,
         location=ranked.geo.reason,

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from indexer.documents import embedding_text, lexical_text
 from indexer.row_facts import cpv_codes_of, location_of
+from indexer.side_queries import Hits
 from indexer.sync import SideIndex
 from matcher.analysis import query_stems
 from matcher.cpv_suggest import Neighbour
@@ -67,31 +68,29 @@ def _candidate_pool(
     """The nearest rows by meaning plus the best lexical hits, all within the filters exactly."""
     with Session(services.engine) as session, timer.phase("database"):
         allowed = repository.allowed_keys(session, side.kind, filters)
-    with side.lock:
-        with timer.phase("vector search"):
-            dense_keys, dense_scores = side.vectors.search(vector, max(DENSE_POOL, 5 * k), allowed)
-        with timer.phase("lexical"):
-            lexical = side.lexical.query(stems, allowed)
-            lexical_top = lexical.top(max(LEXICAL_POOL, 2 * k))
-        dense = dict(zip(dense_keys.tolist(), dense_scores.tolist(), strict=True))
-        excluded = set(exclude)
-        # A row is matched once both its facts and its vector are here (a row's vector follows its write;
-        # rows deleted since the search have left both).
-        pool = [
-            key
-            for key in dict.fromkeys([*dense, *lexical_top])
-            if key not in excluded and key in side.facts and key in side.vectors
-        ]
-        facts = {key: side.facts[key] for key in pool}
-        missing_dense = [key for key in pool if key not in dense]
-        with timer.phase("vector search"):
-            if missing_dense:  # lexical-only hits still get their true cosine
-                dense.update(zip(missing_dense, (side.vectors.vectors(missing_dense) @ vector).tolist(), strict=True))
-            pool_vectors = side.vectors.vectors(pool) if with_vectors else None
+    hits = side.search(
+        vector,
+        stems,
+        allowed,
+        dense_k=max(DENSE_POOL, 5 * k),
+        lexical_k=max(LEXICAL_POOL, 2 * k),
+        exclude=exclude,
+        with_vectors=with_vectors,
+        phase=timer.phase,
+    )
+    facts = hits.facts
     # Evidence for suggested codes, which readers see: rows matched on private text are left out.
-    nearest = [Neighbour(score, facts[key].cpv_codes) for key, score in dense.items() if key in facts and not facts[key].private]
-    candidates = [Candidate(key, facts[key].cpv_codes, facts[key].location, dense[key], lexical.score(key)) for key in pool]
-    return _Pool(candidates, lexical.bound, pool_vectors, nearest)
+    nearest = [
+        Neighbour(score, facts[key].cpv_codes) for key, score in hits.cosines.items() if key in facts and not facts[key].private
+    ]
+    return _Pool(_candidates(hits), hits.lexical.bound, hits.vectors, nearest)
+
+
+def _candidates(hits: Hits) -> list[Candidate]:
+    return [
+        Candidate(key, hits.facts[key].cpv_codes, hits.facts[key].location, hits.cosines[key], hits.lexical.score(key))
+        for key in hits.keys
+    ]
 
 
 def shortlist(
@@ -184,16 +183,9 @@ def score_given(services: Services, side: SideIndex, query: MatchQuery, keys: Se
     adviser marked may lie far below any shortlist, and an export still owes their score and why."""
     vector = services.query_vector(query.text)
     stems = query_stems(query.lexical_text)
-    with side.lock:
-        known = [key for key in dict.fromkeys(keys) if key in side.facts and key in side.vectors]
-        lexical = side.lexical.query(stems, known)
-        dense = (side.vectors.vectors(known) @ vector).tolist() if known else []
-        facts = {key: side.facts[key] for key in known}
-    candidates = [
-        Candidate(key, facts[key].cpv_codes, facts[key].location, cosine, lexical.score(key))
-        for key, cosine in zip(known, dense, strict=True)
-    ]
-    ranked = rank_candidates(query, candidates, k=len(candidates), lexical_bound=lexical.bound)
+    hits = side.score(vector, stems, keys)
+    candidates = _candidates(hits)
+    ranked = rank_candidates(query, candidates, k=len(candidates), lexical_bound=hits.lexical.bound)
     return _served(services, side, ranked, query, stems, vector, explain=True)
 
 

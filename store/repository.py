@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from matcher.filters import MatchFilters
 from store import index_queries, models
+from store.change_notices import announce
 
 _CHUNK = 900  # stay under SQLite's bound-parameter limit in IN (...) lists
 # Bulk deletes find the session's affected objects by the deleted keys; the default ("evaluate") scans
@@ -42,9 +43,11 @@ class ConflictError(Exception):
 
 
 def next_revision(session: Session) -> int:
-    """Bump and return the global revision inside the caller's transaction."""
+    """Bump and return the global revision inside the caller's transaction (other processes are told
+    when it commits)."""
     counter = update(models.Counter).where(col(models.Counter.name) == "revision")
     session.execute(counter.values(value=col(models.Counter.value) + 1), execution_options=_FETCH)
+    announce(session)
     return int(session.exec(select(models.Counter.value).where(models.Counter.name == "revision")).one())
 
 

