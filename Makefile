@@ -47,6 +47,7 @@ bench: install
 	$(VENV)/bin/matchmaker bench cpv
 	$(VENV)/bin/matchmaker bench speed --quick
 	$(VENV)/bin/matchmaker bench load
+	$(VENV)/bin/matchmaker bench fleet --quick
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -99,6 +99,9 @@ def bench_fleet(
     quick: Annotated[bool, typer.Option(help="2,000 suppliers and short runs: a check, not the measurement")] = False,
     sizes: Annotated[str, typer.Option(help="comma-separated numbers of suppliers")] = "10000,100000",
     postgres_url: Annotated[str | None, typer.Option(help="PostgreSQL database to use (it is emptied)")] = None,
+    distinct: Annotated[
+        int | None, typer.Option(help="embed only this many profiles; larger sizes reuse their vectors (said in the report)")
+    ] = None,
 ) -> None:
     """Several servers on one PostgreSQL: write acknowledgement, write → searchable, import lag, start-up, 1 vs 2 workers."""
     setup_logging()
@@ -106,4 +109,4 @@ def bench_fleet(
 
     chosen = [2000] if quick else [int(n) for n in sizes.split(",")]
     out = RESULTS / ("fleet_quick.md" if quick else "fleet.md")
-    typer.echo(run(real_embedder(), out, chosen, quick=quick, postgres_url=postgres_url))
+    typer.echo(run(real_embedder(), out, chosen, quick=quick, postgres_url=postgres_url, distinct=distinct))
