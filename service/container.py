@@ -229,7 +229,7 @@ def open_services(
     (``caches=False``: neither, for a process that only embeds)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     keep_blas_single_threaded()
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, pool=settings.database_pool)
     init_db(engine)
     embedder = embedder or default_embedder(settings)
     catalog = load_catalog(settings.cpv_file)

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.readiness import DEFAULT_THRESHOLD
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     forms, e.g. the public address when a proxy rewrites the Host header. JSON list in the variable."""
     session_hours: float = 12.0
     """How long a browser stays signed in."""
+    database_pool: int = Field(default=10, ge=1, le=200)
+    """PostgreSQL connections each process keeps open (up to twice as many under bursts, plus one that
+    listens for change notices): size PostgreSQL's ``max_connections`` for every process of the fleet."""
     serve_indexer: bool = True
     """``matchmaker serve`` embeds queued rows itself; false where separate ``matchmaker worker`` processes do."""
     index_lease_seconds: float = 120.0

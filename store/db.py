@@ -16,8 +16,9 @@ from store import index_models, models, trust_models  # noqa: F401  (registers t
 from store.migrations import upgrade
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with sensible settings for the backend (WAL and a busy timeout for SQLite)."""
+def make_engine(url: str, *, pool: int = 10) -> Engine:
+    """An engine with sensible settings for the backend (WAL and a busy timeout for SQLite; on PostgreSQL
+    ``pool`` connections kept, as many more under bursts)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -31,7 +32,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool, max_overflow=pool)
 
 
 @contextmanager

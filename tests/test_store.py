@@ -1,13 +1,18 @@
 """The store on every backend: idempotent upserts, revisions, and exact filters."""
 
+from pathlib import Path
+
+import pytest
 from sqlmodel import Session
 
 from matcher.filters import MatchFilters
-from service.container import Services
+from service.container import Services, open_services
+from service.settings import Settings
 from store import repository
 from store.db import session_scope
 from store.repository import SUPPLIERS
 from tests.builders import SUPPLIERS as ROWS
+from tests.fakes import HashingEmbedder
 
 
 def _write(services: Services, values: dict) -> tuple[object, str]:  # type: ignore[type-arg]
@@ -53,3 +58,16 @@ def test_sql_filters_agree_with_the_domain_semantics(services: Services) -> None
             assert set(repository.allowed_keys(session, SUPPLIERS, filters) or []) == expected, filters
         assert repository.allowed_keys(session, SUPPLIERS, MatchFilters()) is None
         assert len(repository.allowed_keys(session, SUPPLIERS, MatchFilters.build(countries=["NO"])) or []) == 2
+
+
+def test_each_process_keeps_the_configured_number_of_postgresql_connections(database_url: str, tmp_path: Path) -> None:
+    """A fleet's processes together must fit PostgreSQL's max_connections: the pool is a setting."""
+    settings = Settings(home=tmp_path, database_url=database_url, database_pool=3)
+    services = open_services(settings, embedder=HashingEmbedder())
+    try:
+        if services.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite opens a file, not a pool of server connections")
+        pool = services.engine.pool
+        assert (pool.size(), pool._max_overflow) == (3, 3)  # type: ignore[attr-defined]
+    finally:
+        services.engine.dispose()
