@@ -46,9 +46,10 @@ def next_revision(session: Session) -> int:
     """Bump and return the global revision inside the caller's transaction (other processes are told
     when it commits)."""
     counter = update(models.Counter).where(col(models.Counter.name) == "revision")
-    session.execute(counter.values(value=col(models.Counter.value) + 1), execution_options=_FETCH)
+    bumped = counter.values(value=col(models.Counter.value) + 1).returning(col(models.Counter.value))
+    revision = int(session.execute(bumped, execution_options={"synchronize_session": False}).scalar_one())
     announce(session)
-    return int(session.exec(select(models.Counter.value).where(models.Counter.name == "revision")).one())
+    return revision
 
 
 def current_revision(session: Session) -> int:
@@ -84,13 +85,18 @@ def list_page(
     return list(session.exec(rows.order_by(kind.table.key).offset(offset).limit(limit))), total
 
 
-def _replace_links(session: Session, kind: EntityKind, row: Any) -> None:
+def _replace_links(session: Session, kind: EntityKind, row: Any, *, new: bool = False) -> None:
+    """The row's CPV and market link rows (``new``: it has none yet, nothing to delete first)."""
     owner = getattr(kind.cpv_table, kind.cpv_owner)
-    session.execute(sa_delete(kind.cpv_table).where(owner == row.key), execution_options=_FETCH)
+    if not new:
+        session.execute(sa_delete(kind.cpv_table).where(owner == row.key), execution_options=_FETCH)
     for code in dict.fromkeys([*row.cpv_codes, *getattr(row, "evidence_cpv_codes", [])]):
         session.add(kind.cpv_table(**{kind.cpv_owner: row.key, "code": code}))
     if kind.market_table is not None:
-        session.execute(sa_delete(kind.market_table).where(kind.market_table.supplier_key == row.key), execution_options=_FETCH)
+        if not new:
+            session.execute(
+                sa_delete(kind.market_table).where(kind.market_table.supplier_key == row.key), execution_options=_FETCH
+            )
         countries = {c for c in [row.country, *row.operating_countries] if c}
         for country in sorted(countries):
             session.add(kind.market_table(supplier_key=row.key, country=country))
@@ -117,7 +123,7 @@ def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_
         row = kind.table(**values, revision=next_revision(session))
         session.add(row)
         session.flush()
-        _replace_links(session, kind, row)
+        _replace_links(session, kind, row, new=True)
         index_queries.enqueue(session, kind.name, row.key, row.revision)
         return row, "created"
     if not allow_update:
