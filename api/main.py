@@ -25,8 +25,8 @@ from api.routes.dialogue import router as dialogue_router
 from api.routes.entities import entity_router
 from api.routes.matching import router as matching_router
 from api.schemas import ERROR_RESPONSES
-from api.web import refused_form_page
 from api.web import router as web_router
+from api.web_pages import refused_form_page
 from api.web_security import FormRefused, SecurityHeaders
 from service.access import Denied
 from service.background import BackgroundWork

@@ -7,34 +7,29 @@ is checked to come from our own pages (api/web_security.py). Each page shows wha
 (service/access.py).
 """
 
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.deps import SESSION_COOKIE, ServicesDep, browser_principal, cookie_name, cookie_secure, header_key
+from api.deps import SESSION_COOKIE, ServicesDep, cookie_name, cookie_secure
 from api.entity_access import NeedAccess, SupplierAccess
 from api.schemas import Filters, MatchRequest
+from api.web_pages import local_path, page_principal, problems, refused, render
 from api.web_security import (
     FORM_COOKIE,
-    issue_form_token,
     session_lifetime,
-    set_form_cookie,
     set_session_cookie,
     verify_form,
 )
-from api.web_views import labelled_codes, mark_label, result_views, split_list
+from api.web_views import labelled_codes, result_views, split_list
 from matcher.filters import MatchFilters
 from service import access, audit, feedback, readiness, shortlists, web_sessions
-from service.access import ANONYMOUS, Denied, Principal
-from service.container import Services
+from service.access import ANONYMOUS, Denied
 from service.errors import InvalidInput, NotFound
-from service.keys import authenticate
 from store import repository
 from store.models import FeedbackCreate
 from store.repository import NEEDS, SUPPLIERS
@@ -42,58 +37,13 @@ from store.repository import NEEDS, SUPPLIERS
 FEWER_LIKE_THIS = 0.5  # the diversity of "fewer like this" (MMR λ = 0.5: relevance and novelty weigh alike)
 PAGE = 50
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.filters["mark_label"] = mark_label
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_form)])
 OLD_KEY_COOKIE = "matchmaker_key"  # earlier versions kept the key itself in the cookie; cleared on sign-in/out
 
 
-def _principal(request: Request, services: Services) -> Principal:
-    """A key in a header (programs), else the browser's session; unknown, expired or revoked: signed out."""
-    key = header_key(request)
-    if key is not None:
-        return authenticate(services.engine, key) or ANONYMOUS
-    return browser_principal(request, services)
-
-
-def _render(request: Request, name: str, principal: Principal, status_code: int = 200, **context: Any) -> HTMLResponse:
-    context["principal"] = principal
-    context["csrf_token"], fresh = issue_form_token(request)
-    response = templates.TemplateResponse(request, name, context, status_code=status_code)
-    if fresh is not None:
-        set_form_cookie(request, response, fresh)
-    return response
-
-
-def refused_form_page(request: Request, reason: str) -> HTMLResponse:
-    """A form that did not come from our pages: nothing was changed."""
-    services: Services = request.app.state.services
-    return _render(request, "problem.html", _principal(request, services), 403, message=f"Nothing was changed: {reason}.")
-
-
-def _refused(request: Request, principal: Principal, exc: Denied | NotFound) -> Response:
-    """Signed-out visitors are sent to sign in; others are told why (or that nothing is there)."""
-    if isinstance(exc, Denied) and exc.anonymous:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=status.HTTP_303_SEE_OTHER)
-    return _render(request, "problem.html", principal, 404 if isinstance(exc, NotFound) else 403, message=str(exc))
-
-
-def _problems(exc: ValidationError | InvalidInput | ValueError) -> list[str]:
-    if isinstance(exc, ValidationError):
-        return [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
-    return [str(exc)]
-
-
-def _local(target: str) -> str:
-    """Only a path on this site: browsers read ``/\\evil.example`` as ``//evil.example``, another host."""
-    safe = target.startswith("/") and not target.startswith("//") and "\\" not in target and target.isprintable()
-    return target if safe else "/"
-
-
 @router.get("/ui/login", response_class=HTMLResponse)
 def login_page(request: Request, services: ServicesDep, next: str = "/") -> HTMLResponse:
-    return _render(request, "login.html", _principal(request, services), next=_local(next), error=None)
+    return render(request, "login.html", page_principal(request, services), next=local_path(next), error=None)
 
 
 @router.post("/ui/login", response_model=None)
@@ -102,10 +52,10 @@ def log_in(
 ) -> Response:
     opened = web_sessions.open_session(services.engine, key, session_lifetime(request))
     if opened is None:
-        return _render(request, "login.html", ANONYMOUS, 401, next=_local(next), error="Unknown or revoked key.")
+        return render(request, "login.html", ANONYMOUS, 401, next=local_path(next), error="Unknown or revoked key.")
     session_cookie = cookie_name(request, SESSION_COOKIE)
     web_sessions.close_session(services.engine, request.cookies.get(session_cookie))  # a new session, not a fixed one
-    response = RedirectResponse(_local(next), status_code=status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse(local_path(next), status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(request, response, opened[0])
     response.delete_cookie(OLD_KEY_COOKIE)
     response.delete_cookie(cookie_name(request, FORM_COOKIE), secure=cookie_secure(request))
@@ -135,14 +85,14 @@ def search_page(
     diversity: str = "more",
     k: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
-    principal = _principal(request, services)
+    principal = page_principal(request, services)
     try:
         access.check_matching(principal)
     except Denied as exc:
-        return _refused(request, principal, exc)
+        return refused(request, principal, exc)
     form = {"q": q, "cpv": cpv, "countries": countries, "regions": regions, "size": size or [], "diversity": diversity, "k": k}
     if not q:  # the empty form; a q of only spaces or symbols is refused below, with the reason
-        return _render(request, "search.html", principal, form=form, results=None, errors=[])
+        return render(request, "search.html", principal, form=form, results=None, errors=[])
     try:
         wanted = MatchRequest(
             text=q,
@@ -161,18 +111,18 @@ def search_page(
             diversity=wanted.diversity,
         )
     except (ValidationError, InvalidInput, ValueError) as exc:
-        return _render(request, "search.html", principal, 422, form=form, results=None, errors=_problems(exc))
+        return render(request, "search.html", principal, 422, form=form, results=None, errors=problems(exc))
     views = result_views(results, services.catalog, for_advisers=principal.is_staff)
-    return _render(request, "search.html", principal, form=form, results=views, errors=[])
+    return render(request, "search.html", principal, form=form, results=views, errors=[])
 
 
 @router.get("/ui/needs", response_class=HTMLResponse)
 def needs_page(request: Request, services: ServicesDep, offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
-    principal = _principal(request, services)
+    principal = page_principal(request, services)
     statuses = NeedAccess().statuses(principal)
     with Session(services.engine) as session:
         rows, total = repository.list_page(session, NEEDS, offset=offset, limit=PAGE, statuses=statuses)
-    return _render(request, "needs.html", principal, needs=rows, total=total, offset=offset, page=PAGE)
+    return render(request, "needs.html", principal, needs=rows, total=total, offset=offset, page=PAGE)
 
 
 @router.get("/ui/needs/{need_id}", response_model=None)
@@ -184,17 +134,17 @@ def need_page(
     k: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
     """The need for everyone who may see it; its dialogue (readiness, marks, shortlist) for advisers and its buyer."""
-    principal = _principal(request, services)
+    principal = page_principal(request, services)
     try:
         need = shortlists.stored_need(services, need_id)
         NeedAccess().check_read(principal, need)
     except (Denied, NotFound) as exc:
-        return _refused(request, principal, exc)
+        return refused(request, principal, exc)
     context: dict[str, Any] = {"need": need, "codes": labelled_codes(need.cpv_codes, services.catalog), "dialogue": False}
     try:
         access.check_need_dialogue(principal, need, "the dialogue")
     except Denied:
-        return _render(request, "need.html", principal, **context)
+        return render(request, "need.html", principal, **context)
     spread = FEWER_LIKE_THIS if diversity == "fewer" else 0.0
     _need, results = shortlists.suppliers_for_need(services, need_id, k=k, diversity=spread)
     audit.record(services.engine, need.id, "shortlist", principal, audit.shortlist_details({}, k, spread, results))
@@ -207,7 +157,7 @@ def need_page(
         "readiness": figures,
         "form": {"diversity": diversity, "k": k},
     }
-    return _render(request, "need.html", principal, **context)
+    return render(request, "need.html", principal, **context)
 
 
 @router.post("/ui/needs/{need_id}/marks")
@@ -218,15 +168,15 @@ def mark_from_page(
     supplier_id: Annotated[str, Form()],
     mark: Annotated[str, Form()],
 ) -> Response:
-    principal = _principal(request, services)
+    principal = page_principal(request, services)
     try:
         access.require_staff(principal, "marking suppliers")
         payload = FeedbackCreate.model_validate({"supplier_id": supplier_id, "mark": mark})
         feedback.mark_supplier(services, need_id, payload, principal)
     except ValidationError as exc:
-        return _render(request, "problem.html", principal, 422, message="; ".join(_problems(exc)))
+        return render(request, "problem.html", principal, 422, message="; ".join(problems(exc)))
     except (Denied, NotFound) as exc:
-        return _refused(request, principal, exc)
+        return refused(request, principal, exc)
     target = f"/ui/needs/{quote(need_id, safe='')}#s-{quote(supplier_id, safe='')}"
     return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
@@ -234,7 +184,7 @@ def mark_from_page(
 @router.get("/ui/suppliers/{supplier_id}", response_model=None)
 def supplier_page(request: Request, supplier_id: str, services: ServicesDep) -> Response:
     """The profile as the reader's role may see it; the needs matched to it for advisers and the supplier itself."""
-    principal = _principal(request, services)
+    principal = page_principal(request, services)
     try:
         access.require_key(principal)
         with Session(services.engine) as session:
@@ -242,7 +192,7 @@ def supplier_page(request: Request, supplier_id: str, services: ServicesDep) -> 
         if supplier is None:
             raise NotFound("supplier", supplier_id)
     except (Denied, NotFound) as exc:
-        return _refused(request, principal, exc)
+        return refused(request, principal, exc)
     results = None
     try:
         access.check_needs_for_supplier(principal, supplier_id)
@@ -250,7 +200,7 @@ def supplier_page(request: Request, supplier_id: str, services: ServicesDep) -> 
         results = result_views(found, services.catalog)
     except Denied:
         pass  # others see the profile only
-    return _render(
+    return render(
         request,
         "supplier.html",
         principal,
