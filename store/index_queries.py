@@ -51,7 +51,11 @@ def claim(engine: Engine, *, batch: int, lease: dt.timedelta, kinds: Sequence[st
         ready = ready.where(col(IndexJob.kind).in_(kinds))
     ready = ready.order_by(col(IndexJob.id)).limit(batch)
     if engine.dialect.name == "postgresql":
-        ready = ready.with_for_update(skip_locked=True)
+        # Chosen once, in a materialised CTE: as a plain ``IN (subquery)`` PostgreSQL may rescan the
+        # subquery for each row the UPDATE visits, each rescan locking the next ready rows, and a claim
+        # could then lease far more than ``batch`` (jobs one worker cannot embed before its lease ends).
+        chosen = ready.with_for_update(skip_locked=True).cte("ready").prefix_with("MATERIALIZED")
+        ready = select(chosen.c.id)
     with Session(engine) as session:
         session.execute(
             update(IndexJob)

@@ -71,3 +71,22 @@ def test_each_process_keeps_the_configured_number_of_postgresql_connections(data
         assert (pool.size(), pool._max_overflow) == (3, 3)  # type: ignore[attr-defined]
     finally:
         services.engine.dispose()
+
+
+def test_an_index_claim_leases_at_most_its_batch_oldest_first(database_url: str, tmp_path: Path) -> None:
+    """A worker must not lease more rows than it embeds before its lease ends (another would redo them)."""
+    import datetime as dt
+
+    from store import index_queries
+    from store.db import init_db, make_engine
+
+    engine = make_engine(database_url)
+    init_db(engine)
+    with session_scope(engine) as session:
+        for key in range(1, 51):
+            index_queries.enqueue(session, "supplier", key, key)
+    first = index_queries.claim(engine, batch=5, lease=dt.timedelta(minutes=2))
+    second = index_queries.claim(engine, batch=5, lease=dt.timedelta(minutes=2))
+    assert [j.row_key for j in first] == [1, 2, 3, 4, 5]
+    assert [j.row_key for j in second] == [6, 7, 8, 9, 10]
+    engine.dispose()
