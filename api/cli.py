@@ -16,6 +16,7 @@ import typer
 from api.cli_bench import bench_app
 from api.cli_indexing import queue_app, run_worker
 from api.cli_keys import database, first_admin_key, keys_app
+from api.cli_mail import mail_app
 from api.cli_setup import setup_logging
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,6 +29,7 @@ cpv_app = typer.Typer(help="CPV codes.", no_args_is_help=True)
 app.add_typer(cpv_app, name="cpv")
 app.add_typer(keys_app, name="keys")
 app.add_typer(queue_app, name="queue")
+app.add_typer(mail_app, name="mail")
 
 Kind = Annotated[str, typer.Argument(help="suppliers, needs or ocds")]
 ListOpt = Annotated[list[str] | None, typer.Option()]
@@ -280,7 +282,7 @@ def serve(
 
 @app.command("worker")
 def worker() -> None:
-    """Embed queued rows in the background, apart from the API servers (MATCHMAKER_SERVE_INDEXER=false there)."""
+    """Embed queued rows and send queued mail, apart from the API servers (MATCHMAKER_SERVE_INDEXER=false there)."""
     setup_logging()
     run_worker()
 

@@ -1,4 +1,5 @@
-"""``matchmaker worker`` (an indexer on its own) and ``matchmaker queue`` (what waits, what is parked)."""
+"""``matchmaker worker`` (an indexer and a mail sender on their own) and ``matchmaker queue`` (what waits,
+what is parked)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,19 @@ queue_app = typer.Typer(help="The index queue: rows waiting to be embedded, and 
 
 
 def run_worker() -> None:
-    """Embed queued rows until interrupted (several workers may run at once on PostgreSQL)."""
+    """Embed queued rows and send queued mail until interrupted (several workers may run at once on PostgreSQL)."""
     from service.background import BackgroundWork
     from service.container import open_services
+    from service.mail_sender import MailSender, SmtpConfig
     from service.settings import get_settings
 
-    services = open_services(get_settings(), reconcile=False, caches=False, indexing="background")
+    settings = get_settings()
+    services = open_services(settings, reconcile=False, caches=False, indexing="background")
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
-    work = BackgroundWork(services, index=True, follow=False).start()
+    sender = MailSender(services.engine, SmtpConfig.from_settings(settings))
+    work = BackgroundWork(services, index=True, follow=False, mail=True, sender=sender).start()
     logging.getLogger(__name__).info("indexer worker running (model %s); stop with Ctrl-C", services.embedder.name)
     stopped.wait()
     work.stop()
