@@ -26,14 +26,18 @@ from api.routes.entities import entity_router
 from api.routes.matching import router as matching_router
 from api.schemas import ERROR_RESPONSES
 from api.web import router as web_router
+from api.web_buyer import router as buyer_pages
 from api.web_pages import refused_form_page
+from api.web_people import router as people_pages
 from api.web_security import FormRefused, SecurityHeaders
+from api.web_supplier import router as supplier_pages
 from service.access import Denied
 from service.background import BackgroundWork
 from service.container import Services, open_services
 from service.errors import InvalidInput, NotFound
+from service.mail_sender import MailSender, SmtpConfig
 from service.settings import Settings, get_settings
-from store import index_queries, models, repository
+from store import index_queries, models, outbox_queries, repository
 from store.repository import NEEDS, SUPPLIERS, ConflictError
 
 log = logging.getLogger(__name__)
@@ -50,14 +54,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         chosen = app.state.settings
         if services is not None:
             app.state.services = services
-            work = BackgroundWork(services, index=chosen.serve_indexer).start() if services.indexing == "background" else None
+            work = (
+                BackgroundWork(services, index=chosen.serve_indexer, sender=_mail_sender(services, chosen)).start()
+                if services.indexing == "background"
+                else None
+            )
             yield
             if work is not None:
                 work.stop()
             return
         opened = open_services(chosen, progress=True, indexing="background")
         app.state.services = opened
-        work = BackgroundWork(opened, index=chosen.serve_indexer).start()
+        work = BackgroundWork(opened, index=chosen.serve_indexer, sender=_mail_sender(opened, chosen)).start()
         try:
             yield
         finally:
@@ -78,6 +86,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(cpv_router, responses=ERROR_RESPONSES)
     app.include_router(dialogue_router, responses=ERROR_RESPONSES)
     app.include_router(web_router)
+    app.include_router(people_pages)
+    app.include_router(buyer_pages)
+    app.include_router(supplier_pages)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)
@@ -85,12 +96,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/health", tags=["health"])
     def health(services: ServicesDep) -> dict[str, Any]:
-        """Rows, what this process has indexed, how far it lags behind the change log, and the index queue."""
+        """Rows, what this process has indexed, how far it lags behind the change log, the index queue and
+        the outgoing mail."""
         with Session(services.engine) as session:
             suppliers = session.exec(select(func.count()).select_from(models.Supplier)).one()
             needs = session.exec(select(func.count()).select_from(models.Need)).one()
             head = repository.current_revision(session)
             queue = index_queries.queue_state(session)
+            mail = outbox_queries.mail_state(session)
         applied = services.applied_revision
         oldest = queue.oldest_pending_at
         return {
@@ -106,6 +119,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 "parked": queue.parked,
                 "oldest_pending_seconds": round(_age_seconds(oldest), 1) if oldest else None,
             },
+            "mail": {
+                "pending": mail.pending,
+                "parked": mail.parked,
+                "oldest_pending_seconds": round(_age_seconds(mail.oldest_pending_at), 1) if mail.oldest_pending_at else None,
+            },
         }
 
     return app
@@ -114,6 +132,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 def app_from_settings() -> FastAPI:
     """The app as configured by the environment: what each of ``serve --workers N``'s processes runs."""
     return create_app(get_settings())
+
+
+def _mail_sender(services: Services, settings: Settings) -> MailSender:
+    return MailSender(services.engine, SmtpConfig.from_settings(settings))
 
 
 def _age_seconds(at: dt.datetime) -> float:

@@ -37,13 +37,18 @@ class Principal:
     label: str | None = None
     supplier_id: str | None = None
     buyer: str | None = None
+    email: str | None = None
+    """Set for a person signed in by e-mail (``prefix`` is then their handle), not for an API key."""
 
     @property
     def who(self) -> str:
-        """How marks and the audit trail name the key holder."""
+        """How marks and the audit trail name the person, or the key holder."""
         if self.role is None:
             return "anonymous"
         acts_for = self.buyer or self.supplier_id
+        if self.email:
+            name = self.label or self.email
+            return f"{name} <{self.email}> ({self.role}" + (f", for {acts_for})" if acts_for else ")")
         name = self.label or acts_for or self.role
         return f"{name} ({self.role} key {self.prefix}" + (f", for {acts_for})" if acts_for and acts_for != name else ")")
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.readiness import DEFAULT_THRESHOLD
@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     trusted_origins: list[str] = []
     """Origins besides the server's own (``https://matchmaker.example``) whose pages may post the
     forms, e.g. the public address when a proxy rewrites the Host header. JSON list in the variable."""
+    public_url: str | None = None
+    """Where people reach the pages (``https://matchmaker.example``): links in e-mails point there. Never
+    taken from a request's Host header, which a sender could forge to have someone's sign-in link sent to
+    another site. Default: ``http://HOST:PORT``."""
     session_hours: float = 12.0
     """How long a browser stays signed in."""
     database_pool: int = Field(default=10, ge=1, le=200)
@@ -51,6 +55,17 @@ class Settings(BaseSettings):
     """How long an indexer holds the jobs it claimed: a worker that dies has its jobs taken over after this."""
     index_retry_seconds: float = 30.0
     """A row the model failed on is tried again after this, then after twice as long, …; parked after 5 tries."""
+    smtp_host: str | None = None
+    """The SMTP server that delivers outgoing mail (sign-in links, invitations). Unset: messages are
+    written to the log instead (a local trial), and marked sent."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    """587: submission with STARTTLS when the server offers it; 465: TLS from the first byte."""
+    smtp_user: str | None = None
+    """Log in with this user (and ``smtp_password``); never over a connection without TLS, except to a
+    loopback address."""
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "matchmaker@localhost"
+    """The sender of outgoing mail (``Matchmaker <noreply@example.org>`` or a bare address)."""
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -58,6 +73,11 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'matchmaker.db'}"
+
+    @property
+    def pages_url(self) -> str:
+        """The base of links sent by e-mail."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def index_dir(self) -> Path:

@@ -62,6 +62,12 @@ def get(session: Session, kind: EntityKind, entity_id: str) -> Any | None:
     return session.exec(select(kind.table).where(kind.table.id == entity_id)).first()
 
 
+def needs_of_buyer(session: Session, buyer: str) -> list[Any]:
+    """A buyer's needs, every status, the latest changed first."""
+    query = select(models.Need).where(models.Need.buyer == buyer).order_by(col(models.Need.updated_at).desc())
+    return list(session.exec(query))
+
+
 def get_by_keys(session: Session, kind: EntityKind, keys: Iterable[int]) -> dict[int, Any]:
     """Rows by key in as few queries as the backend allows."""
     wanted = list(dict.fromkeys(int(k) for k in keys))

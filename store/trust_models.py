@@ -46,10 +46,12 @@ class AuditEvent(SQLModel, table=True):
 
 class WebSession(SQLModel, table=True):
     """A signed-in browser. The cookie holds a random token, never the API key; only the token's
-    SHA-256 is kept. Signing out deletes the row, and revoking the key it was opened with ends it."""
+    SHA-256 is kept. Signing out deletes the row; revoking the key it was opened with, or disabling the
+    person, ends it."""
 
     token_hash: str = Field(primary_key=True, max_length=64)
     key_prefix: str = Field(index=True, max_length=16)
+    """The API key's prefix, or the person's handle (``p_…``) for a person signed in by e-mail."""
     created_at: dt.datetime = Field(default_factory=_utcnow)
     expires_at: dt.datetime = Field(index=True)
 
