@@ -90,6 +90,7 @@ class SupplierMatch(BaseModel):
     size: str | None
     website: str | None
     operating_countries: list[str]
+    operating_regions: list[str] = []
     cpv_codes: list[str]
     score: float
     explanation: ExplanationOut
@@ -103,7 +104,17 @@ class SupplierMatch(BaseModel):
             explanation=ExplanationOut.of(result.explanation, for_advisers=for_advisers),
             **{
                 f: getattr(row, f)
-                for f in ("id", "name", "country", "region", "size", "website", "operating_countries", "cpv_codes")
+                for f in (
+                    "id",
+                    "name",
+                    "country",
+                    "region",
+                    "size",
+                    "website",
+                    "operating_countries",
+                    "operating_regions",
+                    "cpv_codes",
+                )
             },
         )
 

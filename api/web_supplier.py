@@ -63,6 +63,7 @@ def save_profile(
     size: Short = "",
     website: Short = "",
     operating_countries: Short = "",
+    operating_regions: Short = "",
     contact_name: Short = "",
     contact_email: Short = "",
     contact_phone: Short = "",
@@ -74,7 +75,7 @@ def save_profile(
     principal = page_principal(request, services)
     codes = list(dict.fromkeys([*split_list(cpv), *([add_cpv] if add_cpv else [])]))
     form = ProfileForm(
-        name, description, codes, country, region, size, website, split_list(operating_countries),
+        name, description, codes, country, region, size, website, split_list(operating_countries), split_list(operating_regions),
         contact_name, contact_email, contact_phone, notes, private_description,
     )  # fmt: skip
     try:

@@ -30,7 +30,12 @@ def cpv_codes_of(row: Any) -> tuple[str, ...]:
 
 
 def location_of(row: Any) -> Location:
-    return Location(row.country, row.region, tuple(getattr(row, "operating_countries", ()) or ()))
+    return Location(
+        row.country,
+        row.region,
+        tuple(getattr(row, "operating_countries", ()) or ()),
+        tuple(getattr(row, "operating_regions", ()) or ()),
+    )
 
 
 def _shared(value: str | None) -> str | None:
@@ -43,6 +48,11 @@ def row_facts(row: Any) -> RowFacts:
     return RowFacts(
         row.revision,
         tuple(sys.intern(c) for c in cpv_codes_of(row)),
-        Location(_shared(location.country), _shared(location.region), tuple(sys.intern(c) for c in location.operating_countries)),
+        Location(
+            _shared(location.country),
+            _shared(location.region),
+            tuple(sys.intern(c) for c in location.operating_countries),
+            tuple(sys.intern(r) for r in location.operating_regions),
+        ),
         bool((getattr(row, "private_description", None) or "").strip()),
     )

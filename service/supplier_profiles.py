@@ -45,6 +45,7 @@ class ProfileForm:
     size: str = ""
     website: str = ""
     operating_countries: list[str] = field(default_factory=list)
+    operating_regions: list[str] = field(default_factory=list)
     contact_name: str = ""
     contact_email: str = ""
     contact_phone: str = ""
@@ -84,6 +85,7 @@ def save(services: Services, principal: Principal, form: ProfileForm) -> Any:
     if values.get("region"):
         values["region"] = values["region"].upper()
     values["operating_countries"] = [c.strip().upper() for c in form.operating_countries if c.strip()]
+    values["operating_regions"] = [r.strip().upper() for r in form.operating_regions if r.strip()]
     values["cpv_codes"] = writes.normalise_cpv(form.cpv_codes, services.catalog)
     try:
         payload = SupplierCreate.model_validate(values)

@@ -92,6 +92,8 @@ class SupplierFields(_Input):
     size: Size | None = None
     website: Website | None = None
     operating_countries: list[CountryCode] = Field(default_factory=list, max_length=60)
+    operating_regions: list[NutsCode] = Field(default_factory=list, max_length=100)
+    """NUTS regions served besides its own: a need there counts as nearby (matcher/geography.py)."""
     # Private: shown to the supplier itself (and contact details and notes to advisers), never to others.
     contact_name: Name | None = None
     contact_email: Email | None = None
@@ -126,6 +128,7 @@ class Supplier(SQLModel, table=True):
     size: str | None = Field(default=None, index=True, max_length=10)
     website: str | None = Field(default=None, max_length=500)
     operating_countries: list[str] = Field(default_factory=list, sa_type=JSON)
+    operating_regions: list[str] = Field(default_factory=list, sa_type=JSON)
     contact_name: str | None = Field(default=None, max_length=MAX_NAME)
     contact_email: str | None = Field(default=None, max_length=MAX_NAME)
     contact_phone: str | None = Field(default=None, max_length=40)
@@ -152,6 +155,7 @@ class SupplierPublic(SQLModel):
     size: str | None
     website: str | None
     operating_countries: list[str]
+    operating_regions: list[str] = []
     created_at: dt.datetime
     updated_at: dt.datetime
 

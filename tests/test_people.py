@@ -235,6 +235,9 @@ def test_who_may_invite_whom(services: Services, adviser: TestClient, browsers: 
         ("/ui/login", "/ui/login/email", {"email": "a@b.no"}),
         ("/ui/register", "/ui/register", {"email": "a@b.no", "organisation": "A", "supplier_id": "NO-1"}),
         ("/ui/people", "/ui/people/invite", {"email": "a@b.no", "role": "buyer", "buyer": "Oslo kommune"}),
+        ("/ui/people", "/ui/people/p_00000000/approve", {}),
+        ("/ui/people", "/ui/people/p_00000000/disable", {}),
+        ("/ui/login", "/ui/login/link", {"token": "x" * 43}),
     ],
 )
 def test_every_new_form_refuses_a_cross_site_post(

@@ -48,6 +48,17 @@ def test_geography_is_symmetric_and_counts_operating_countries() -> None:
     assert geo_fit(Location(), Location("NO")).credit == 0.0
 
 
+def test_a_region_served_counts_like_the_home_region_and_says_so() -> None:
+    bergen_need = Location("NO", "NO0A1")
+    oslo_firm_serving_vestland = Location("NO", "NO081", ("NO",), ("NO0A1", "SE331"))
+    assert geo_fit(bergen_need, oslo_firm_serving_vestland) == geo_fit(oslo_firm_serving_vestland, bergen_need)
+    assert geo_fit(bergen_need, oslo_firm_serving_vestland).credit == 1.0
+    assert geo_fit(bergen_need, oslo_firm_serving_vestland).reason == "serves the region (NO0A1)"
+    assert geo_fit(Location("NO", "NO0A2"), oslo_firm_serving_vestland).reason == "serves a nearby region (NO0A1 and NO0A2)"
+    assert geo_fit(Location("NO", "NO081"), oslo_firm_serving_vestland).reason == "same region (NO081)"  # home first
+    assert geo_fit(Location("DK", "DK011"), oslo_firm_serving_vestland).credit == 0.0
+
+
 def test_mmr_skips_near_duplicates_when_asked() -> None:
     vectors = np.array([[1, 0], [0.999, 0.045], [0, 1]], dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

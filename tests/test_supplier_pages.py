@@ -54,10 +54,11 @@ def test_a_saved_profile_changes_the_needs_ranked_for_the_supplier(services: Ser
     page = supplier.get(PROFILE).text
     assert SNOW["description"] in page
     assert _top_need(supplier) == "need-2"  # snow clearing
-    saved = post_form(
-        supplier, PROFILE, PROFILE, {**_fields(page), "description": FALLS, "action": "save"}, follow_redirects=False
-    )
+    fields = {**_fields(page), "description": FALLS, "operating_regions": "no0a2 SE331", "action": "save"}
+    saved = post_form(supplier, PROFILE, PROFILE, fields, follow_redirects=False)
     assert saved.status_code == 303 and saved.headers["location"] == "/ui/my/needs-for-you?saved=1"
+    with Session(services.engine) as session:
+        assert session.exec(select(Supplier.operating_regions).where(Supplier.id == SNOW["id"])).one() == ["NO0A2", "SE331"]
     assert "Your profile is saved" in supplier.get(saved.headers["location"]).text
     assert _top_need(supplier) == "need-1"  # fall sensors, from the text just saved
 
