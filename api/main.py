@@ -24,6 +24,7 @@ from api.routes.cpv import router as cpv_router
 from api.routes.dialogue import router as dialogue_router
 from api.routes.entities import entity_router
 from api.routes.matching import router as matching_router
+from api.routes.similar import router as similar_router
 from api.schemas import ERROR_RESPONSES
 from api.web import router as web_router
 from api.web_buyer import router as buyer_pages
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         responses=ERROR_RESPONSES,
     )
     app.include_router(matching_router, responses=ERROR_RESPONSES)
+    app.include_router(similar_router, responses=ERROR_RESPONSES)
     app.include_router(cpv_router, responses=ERROR_RESPONSES)
     app.include_router(dialogue_router, responses=ERROR_RESPONSES)
     app.include_router(web_router)

@@ -149,7 +149,10 @@ class SupplierShortlist(BaseModel):
 
 
 class NeedShortlist(BaseModel):
-    supplier: dict[str, Any]
+    """Needs for a supplier (``supplier`` set), or needs like a need (``need`` set, or neither for a draft)."""
+
+    supplier: dict[str, Any] | None = None
+    need: dict[str, Any] | None = None
     count: int
     results: list[NeedMatch]
 

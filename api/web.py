@@ -27,7 +27,7 @@ from api.web_security import (
 )
 from api.web_views import labelled_codes, result_views, split_list
 from matcher.filters import MatchFilters
-from service import access, audit, feedback, readiness, shortlists, web_sessions
+from service import access, audit, feedback, readiness, shortlists, similar_needs, web_sessions
 from service.access import ANONYMOUS, Denied
 from service.errors import InvalidInput, NotFound
 from store import repository
@@ -36,6 +36,7 @@ from store.repository import NEEDS, SUPPLIERS
 
 FEWER_LIKE_THIS = 0.5  # the diversity of "fewer like this" (MMR λ = 0.5: relevance and novelty weigh alike)
 PAGE = 50
+SIMILAR_SHOWN = 5  # other buyers' needs on a need's page
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_form)])
 OLD_KEY_COOKIE = "matchmaker_key"  # earlier versions kept the key itself in the cookie; cleared on sign-in/out
@@ -150,11 +151,13 @@ def need_page(
     audit.record(services.engine, need.id, "shortlist", principal, audit.shortlist_details({}, k, spread, results))
     marks = feedback.marks_for_need(services, need_id)
     _need, figures = readiness.readiness_for_need(services, need_id)
+    _need, alike = similar_needs.similar_to_need(services, principal, need_id, k=SIMILAR_SHOWN)
     context |= {
         "dialogue": True,
         "results": result_views(results, services.catalog, {m.supplier.key: m for m in marks}, for_advisers=principal.is_staff),
         "marks": marks,
         "readiness": figures,
+        "similar": result_views(alike, services.catalog),
         "form": {"diversity": diversity, "k": k},
     }
     return render(request, "need.html", principal, **context)

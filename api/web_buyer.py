@@ -149,10 +149,11 @@ def _act(request: Request, services: Services, need_id: str | None, draft: NeedD
         if action == "close" and need_id is not None:
             need_drafts.close(services, principal, need_id)
             return RedirectResponse("/ui/my/needs", status_code=status.HTTP_303_SEE_OTHER)
-        check = need_drafts.check_market(services, draft, principal.buyer)
+        check = need_drafts.check_market(services, principal, draft)
     except (Denied, NotFound) as exc:
         return refused(request, principal, exc)
     except InvalidInput as exc:
         return _form_page(request, services, principal, draft, need, 422, errors=problems(exc))
     views = result_views(check.results, services.catalog, for_advisers=False)
-    return _form_page(request, services, principal, draft, need, check=check, results=views)
+    similar = result_views(check.similar, services.catalog)
+    return _form_page(request, services, principal, draft, need, check=check, results=views, similar=similar)

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from matcher.readiness import Readiness
-from service import readiness, shortlists, writes
+from service import readiness, shortlists, similar_needs, writes
 from service.access import Denied, Principal, check_need_write
 from service.container import Services
 from service.cpv_suggestions import SuggestedCpv, suggest_cpv
@@ -28,6 +28,7 @@ from store.models import NeedCreate, NeedUpdate
 from store.repository import NEEDS
 
 SHOWN = 10  # suppliers shown with a checked draft
+SIMILAR_SHOWN = 5  # other buyers' needs shown with it
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class MarketCheck:
     readiness: Readiness
     suggestions: list[SuggestedCpv]
     """Codes suggested from the text, not yet chosen."""
+    similar: list[MatchResult]
+    """Other buyers' needs like the draft (service/similar_needs.py)."""
 
 
 def split_codes(text: str) -> list[str]:
@@ -80,13 +83,14 @@ def validated(services: Services, draft: NeedDraft, buyer: str | None) -> dict[s
     return checked.model_dump(exclude={"id"})  # every field, None where blank: matched like a stored row
 
 
-def check_market(services: Services, draft: NeedDraft, buyer: str | None) -> MarketCheck:
-    values = validated(services, draft, buyer)
+def check_market(services: Services, principal: Principal, draft: NeedDraft) -> MarketCheck:
+    values = validated(services, draft, principal.buyer)
     results = shortlists.suppliers_for_record(services, values, k=SHOWN)
     text = f"{values.get('title', '')}. {values.get('description', '')}"
     chosen = set(values.get("cpv_codes", []))
     suggestions = [s for s in suggest_cpv(services, text, k=5) if s.code not in chosen]
-    return MarketCheck(results, readiness.readiness_for_draft(services, values), suggestions)
+    similar = similar_needs.similar_to_draft(services, principal, values, k=SIMILAR_SHOWN)
+    return MarketCheck(results, readiness.readiness_for_draft(services, values), suggestions, similar)
 
 
 NORDIC = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "þ": "th"})

@@ -189,6 +189,14 @@ def score_given(services: Services, side: SideIndex, query: MatchQuery, keys: Se
     return _served(services, side, ranked, query, stems, vector, explain=True)
 
 
+def needs_like(
+    services: Services, need: Any, *, filters: MatchFilters, k: int = 10, exclude: Sequence[int] = ()
+) -> list[MatchResult]:
+    """Needs ranked for a need (stored, or a draft's fields), as suppliers are: the same matcher and
+    explanations, over the needs' side."""
+    return shortlist(services, services.needs, _stored_query(need, services), filters=filters, k=k, exclude=exclude)
+
+
 def _stored_query(row: Any, services: Services, evidence: Sequence[Any] = ()) -> MatchQuery:
     """A stored (or batch) need or supplier, with its evidence, as the side being matched."""
     return MatchQuery(

@@ -20,7 +20,7 @@ Diversity = Annotated[float, Query(ge=0.0, le=1.0, description="0 = pure relevan
 ListParam = Annotated[list[str] | None, Query(max_length=30)]
 
 
-def _filters(location: tuple[str, ...], **values: Any) -> MatchFilters:
+def match_filters(location: tuple[str, ...], **values: Any) -> MatchFilters:
     try:
         return MatchFilters.build(**{name: v or () for name, v in values.items()})
     except ValueError as exc:
@@ -31,7 +31,7 @@ def _filters(location: tuple[str, ...], **values: Any) -> MatchFilters:
 def match(request: MatchRequest, services: ServicesDep, principal: PrincipalDep) -> Any:
     access.check_matching(principal)
     f = request.filters
-    filters = _filters(("body",), cpv=f.cpv, countries=f.countries, regions=f.regions, sizes=f.sizes)
+    filters = match_filters(("body",), cpv=f.cpv, countries=f.countries, regions=f.regions, sizes=f.sizes)
     results = shortlists.suppliers_for_text(
         services,
         request.text,
@@ -59,7 +59,7 @@ def need_shortlist(
     """Recorded in the need's audit trail: who asked, when, the filters, and the suppliers and scores shown."""
     access.require_key(principal)  # before looking: a visitor learns nothing about which needs exist
     access.check_need_dialogue(principal, shortlists.stored_need(services, need_id), "the shortlist")
-    filters = _filters(("query",), cpv=cpv, countries=country, regions=region, sizes=size)
+    filters = match_filters(("query",), cpv=cpv, countries=country, regions=region, sizes=size)
     need, results = shortlists.suppliers_for_need(services, need_id, filters=filters, k=k, diversity=diversity)
     asked = {"cpv": cpv or [], "country": country or [], "region": region or [], "size": size or []}
     audit.record(services.engine, need.id, "shortlist", principal, audit.shortlist_details(asked, k, diversity, results))
@@ -82,7 +82,7 @@ def supplier_needs(
     status: Annotated[list[str] | None, Query(max_length=3, description="default: planning and open")] = None,
 ) -> Any:
     access.check_needs_for_supplier(principal, supplier_id)
-    filters = _filters(("query",), cpv=cpv, countries=country, regions=region, statuses=status)
+    filters = match_filters(("query",), cpv=cpv, countries=country, regions=region, statuses=status)
     supplier, results = shortlists.needs_for_supplier(services, supplier_id, filters=filters, k=k, diversity=diversity)
     summary = {"id": supplier.id, "name": supplier.name, "country": supplier.country}
     return NeedShortlist(supplier=summary, count=len(results), results=[NeedMatch.of(r) for r in results])
