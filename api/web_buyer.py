@@ -5,6 +5,7 @@ One form serves a new need and an edit; its buttons say what to do: check the ma
 take a suggested CPV code, save, or close the need.
 """
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -84,10 +85,15 @@ def edit_need(request: Request, need_id: str, services: ServicesDep) -> Response
     return _form_page(request, services, principal, need_drafts.draft_of(need), need)
 
 
-@router.post("/ui/my/needs/new", response_model=None)
-def post_new_need(
-    request: Request,
-    services: ServicesDep,
+@dataclass(frozen=True)
+class Posted:
+    """What the form sent: the draft, and what to do with it."""
+
+    draft: NeedDraft
+    action: str
+
+
+def posted_form(
     title: Short = "",
     description: Field = "",
     cpv: Field = "",
@@ -98,36 +104,24 @@ def post_new_need(
     need_status: Annotated[str, Form(alias="status", max_length=10)] = "planning",
     action: Short = "check",
     add_cpv: Short = "",
-) -> Response:
-    draft = _draft(title, description, cpv, country, region, published, deadline, need_status, add_cpv)
-    return _act(request, services, None, draft, action if not add_cpv else "check")
+) -> Posted:
+    """Taking a suggested code (``add_cpv``) checks the market again with it."""
+    codes = list(dict.fromkeys([*need_drafts.split_codes(cpv), *([add_cpv] if add_cpv else [])]))
+    draft = NeedDraft(title, description, codes, country, region, published, deadline, need_status)
+    return Posted(draft, "check" if add_cpv else action)
+
+
+PostedDep = Annotated[Posted, Depends(posted_form)]
+
+
+@router.post("/ui/my/needs/new", response_model=None)
+def post_new_need(request: Request, services: ServicesDep, posted: PostedDep) -> Response:
+    return _act(request, services, None, posted.draft, posted.action)
 
 
 @router.post("/ui/my/needs/{need_id}/edit", response_model=None)
-def post_edit_need(
-    request: Request,
-    need_id: str,
-    services: ServicesDep,
-    title: Short = "",
-    description: Field = "",
-    cpv: Field = "",
-    country: Short = "",
-    region: Short = "",
-    published: Short = "",
-    deadline: Short = "",
-    need_status: Annotated[str, Form(alias="status", max_length=10)] = "planning",
-    action: Short = "check",
-    add_cpv: Short = "",
-) -> Response:
-    draft = _draft(title, description, cpv, country, region, published, deadline, need_status, add_cpv)
-    return _act(request, services, need_id, draft, action if not add_cpv else "check")
-
-
-def _draft(
-    title: str, description: str, cpv: str, country: str, region: str, published: str, deadline: str, status: str, add: str
-) -> NeedDraft:
-    codes = list(dict.fromkeys([*need_drafts.split_codes(cpv), *([add] if add else [])]))
-    return NeedDraft(title, description, codes, country, region, published, deadline, status)
+def post_edit_need(request: Request, need_id: str, services: ServicesDep, posted: PostedDep) -> Response:
+    return _act(request, services, need_id, posted.draft, posted.action)
 
 
 def _act(request: Request, services: Services, need_id: str | None, draft: NeedDraft, action: str) -> Response:

@@ -11,11 +11,10 @@ from sqlmodel import Session, func, select
 
 from api.main import create_app
 from service.container import Services
-from service.keys import create_key
 from store.models import Need
 from store.trust_models import AuditEvent
 from tests.builders import SUPPLIERS
-from tests.web_forms import ORIGIN, form_token, post_form, sign_in
+from tests.web_forms import ORIGIN, form_token, post_form, signed_in_browser
 
 NEW = "/ui/my/needs/new"
 DRAFT = {
@@ -26,16 +25,9 @@ DRAFT = {
 }
 
 
-def _browser(services: Services, role: str, **acts_for: str) -> TestClient:
-    key = create_key(services.engine, role, label=f"{role} tester", **acts_for)[0]
-    browser = TestClient(create_app(services=services)).__enter__()
-    assert sign_in(browser, key).status_code == 303
-    return browser
-
-
 @pytest.fixture
 def buyer(services: Services, client: TestClient) -> Iterator[TestClient]:
-    browser = _browser(services, "buyer", buyer="Umeå kommun")
+    browser = signed_in_browser(services, "buyer", buyer="Umeå kommun")
     yield browser
     browser.__exit__(None, None, None)
 
@@ -74,13 +66,13 @@ def test_a_saved_need_is_the_buyers_listed_with_its_readiness_then_edited_and_cl
     services: Services, buyer: TestClient
 ) -> None:
     saved = post_form(
-        buyer, NEW, NEW, {**DRAFT, "cpv": "90620000", "status": "planning", "action": "save"}, follow_redirects=False
+        buyer, NEW, NEW, {**DRAFT, "cpv": "90620000", "status": "open", "action": "save"}, follow_redirects=False
     )
     assert saved.status_code == 303
     need_id = saved.headers["location"].rsplit("/", 1)[1]
     with Session(services.engine) as session:
         need = session.exec(select(Need).where(Need.id == need_id)).one()
-    assert (need.buyer, need.status, need.cpv_codes) == ("Umeå kommun", "planning", ["90620000"])
+    assert (need.buyer, need.status, need.cpv_codes) == ("Umeå kommun", "open", ["90620000"])
     listing = buyer.get("/ui/my/needs").text
     assert DRAFT["title"] in listing and "matching —" in listing
     edit = f"/ui/my/needs/{need_id}/edit"
@@ -109,8 +101,8 @@ def test_bad_fields_are_named_and_nothing_is_saved(services: Services, buyer: Te
 def test_another_buyer_a_supplier_and_a_stranger_cannot_use_the_pages(services: Services, buyer: TestClient) -> None:
     saved = post_form(buyer, NEW, NEW, {**DRAFT, "action": "save"}, follow_redirects=False)
     edit = saved.headers["location"].replace("/ui/needs/", "/ui/my/needs/") + "/edit"
-    other = _browser(services, "buyer", buyer="Bergen kommune")
-    supplier = _browser(services, "supplier", supplier_id=SUPPLIERS[0]["id"])
+    other = signed_in_browser(services, "buyer", buyer="Bergen kommune")
+    supplier = signed_in_browser(services, "supplier", supplier_id=SUPPLIERS[0]["id"])
     try:
         assert other.get(edit).status_code == 404
         token = form_token(other.get(NEW).text)

@@ -13,27 +13,19 @@ from api.main import create_app
 from service import people
 from service.access import Principal
 from service.container import Services
-from service.keys import create_key
 from store.models import Supplier
 from store.outbox_models import OutgoingMail
 from tests.builders import SUPPLIERS
-from tests.web_forms import ORIGIN, form_token, post_form, sign_in
+from tests.web_forms import ORIGIN, form_token, post_form, signed_in_browser
 
 PROFILE = "/ui/my/profile"
 SNOW = SUPPLIERS[1]
 FALLS = "Vi leverer fallsensorer og digitalt tilsyn for eldre som bor hjemme; sensorene varsler hjemmetjenesten ved fall."
 
 
-def _browser(services: Services, role: str, **acts_for: str) -> TestClient:
-    key = create_key(services.engine, role, label=f"{role} tester", **acts_for)[0]
-    browser = TestClient(create_app(services=services)).__enter__()
-    assert sign_in(browser, key).status_code == 303
-    return browser
-
-
 @pytest.fixture
 def supplier(services: Services, client: TestClient) -> Iterator[TestClient]:
-    browser = _browser(services, "supplier", supplier_id=SNOW["id"])
+    browser = signed_in_browser(services, "supplier", supplier_id=SNOW["id"])
     yield browser
     browser.__exit__(None, None, None)
 
@@ -114,7 +106,7 @@ def test_an_approved_registrant_writes_its_first_profile(services: Services, cli
 
 def test_only_a_supplier_uses_the_pages_and_only_for_itself(services: Services, supplier: TestClient) -> None:
     other = SUPPLIERS[0]
-    buyer = _browser(services, "buyer", buyer="Bergen kommune")
+    buyer = signed_in_browser(services, "buyer", buyer="Bergen kommune")
     try:
         assert buyer.get(PROFILE).status_code == 403
         assert buyer.get("/ui/my/needs-for-you").status_code == 403

@@ -24,3 +24,14 @@ def post_form(browser: TestClient, page_path: str, action: str, data: dict[str, 
 
 def sign_in(browser: TestClient, key: str, next: str = "/") -> Any:
     return post_form(browser, "/ui/login", "/ui/login", {"key": key, "next": next}, follow_redirects=False)
+
+
+def signed_in_browser(services: Any, role: str, **acts_for: str) -> TestClient:
+    """A new browser signed in with a new key of this role (the caller closes it: ``__exit__``)."""
+    from api.main import create_app
+    from service.keys import create_key
+
+    key = create_key(services.engine, role, label=f"{role} tester", **acts_for)[0]
+    browser = TestClient(create_app(services=services)).__enter__()
+    assert sign_in(browser, key).status_code == 303
+    return browser
