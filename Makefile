@@ -45,6 +45,7 @@ bench: install
 	$(VENV)/bin/matchmaker bench sample
 	$(VENV)/bin/matchmaker bench quality
 	$(VENV)/bin/matchmaker bench cpv
+	$(VENV)/bin/matchmaker bench similar
 	$(VENV)/bin/matchmaker bench speed --quick
 	$(VENV)/bin/matchmaker bench load
 	$(VENV)/bin/matchmaker bench fleet --quick

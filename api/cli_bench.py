@@ -94,6 +94,20 @@ def bench_model() -> None:
     typer.echo(run(raw_embedder(get_settings()), RESULTS / "model.md"))
 
 
+@bench_app.command("similar")
+def bench_similar() -> None:
+    """Similar needs on real Norwegian notices: other buyers, same CPV group (needs ../shared/data)."""
+    setup_logging()
+    from bench.cpv_doffin import DOFFIN_FILE
+
+    if not DOFFIN_FILE.exists():
+        typer.echo(f"skipped: {DOFFIN_FILE} is absent (real data lives beside the project, not in it)")
+        return
+    from bench.similar_needs import run
+
+    typer.echo(run(real_embedder(), RESULTS / "similar_needs.md"))
+
+
 @bench_app.command("fleet")
 def bench_fleet(
     quick: Annotated[bool, typer.Option(help="2,000 suppliers and short runs: a check, not the measurement")] = False,

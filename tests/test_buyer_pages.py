@@ -65,9 +65,7 @@ def test_a_suggested_code_is_taken_with_one_click(services: Services, buyer: Tes
 def test_a_saved_need_is_the_buyers_listed_with_its_readiness_then_edited_and_closed(
     services: Services, buyer: TestClient
 ) -> None:
-    saved = post_form(
-        buyer, NEW, NEW, {**DRAFT, "cpv": "90620000", "status": "open", "action": "save"}, follow_redirects=False
-    )
+    saved = post_form(buyer, NEW, NEW, {**DRAFT, "cpv": "90620000", "status": "open", "action": "save"}, follow_redirects=False)
     assert saved.status_code == 303
     need_id = saved.headers["location"].rsplit("/", 1)[1]
     with Session(services.engine) as session:
