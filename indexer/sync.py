@@ -188,6 +188,10 @@ class SideIndex(SideQueries):
         self.apply_rows(rows, evidence)
 
     def _load_vectors(self, keys: Sequence[int], progress: bool) -> int:
+        """Many (a start with an empty home): every stored vector in one stream, the wanted kept; a few
+        (a snapshot's catch-up): by key."""
+        if len(keys) >= LOAD_CHUNK:
+            return self._stream_vectors(set(keys), progress)
         loaded = 0
         with Session(self.engine) as session:
             for start in tqdm(
@@ -195,6 +199,18 @@ class SideIndex(SideQueries):
             ):
                 entries = index_queries.vectors_for(session, self.model, self.kind.name, keys[start : start + LOAD_CHUNK])
                 loaded += self.apply_vectors(entries)
+        return loaded
+
+    def _stream_vectors(self, wanted: set[int], progress: bool) -> int:
+        loaded = 0
+        with (
+            Session(self.engine) as session,
+            tqdm(total=len(wanted), desc=f"loading {self.kind.name} vectors", disable=not progress) as bar,
+        ):
+            for entries in index_queries.stream_vectors(session, self.model, self.kind.name, batch=LOAD_CHUNK):
+                chosen = [e for e in entries if e.row_key in wanted]
+                loaded += self.apply_vectors(chosen)
+                bar.update(len(chosen))
         return loaded
 
     def _upload(self, keys: Sequence[int], in_db: dict[int, int]) -> None:

@@ -192,7 +192,12 @@ def test_an_indexer_killed_mid_batch_loses_nothing(fleet: Fleet, database_url: s
     reader.engine.dispose()
 
 
-def test_a_new_home_loads_the_vectors_and_embeds_nothing(settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [2000, 2], ids=["by-key", "streamed"])
+def test_a_new_home_loads_the_vectors_and_embeds_nothing(
+    settings: Settings, tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of loading: by key (a few rows) and one stream of every stored vector (at least a chunk's worth)."""
+    monkeypatch.setattr("indexer.sync.LOAD_CHUNK", chunk)
     first = open_services(settings, embedder=HashingEmbedder())
     for row in ROWS:
         writes.create(first, SUPPLIERS, SupplierCreate(**row))
