@@ -122,10 +122,7 @@ def save_existing(services: Services, principal: Principal, need_id: str, draft:
     need = own_need(services, principal, need_id)
     values = validated(services, draft, buyer)
     check_need_write(principal, need, values)
-    blank = {name: None for name in ("cpv_codes", "country", "region", "published", "deadline") if name not in values}
-    return writes.patch(
-        services, NEEDS, need_id, NeedUpdate.model_validate({**values, **blank, "cpv_codes": values.get("cpv_codes", [])})
-    )
+    return writes.patch(services, NEEDS, need_id, NeedUpdate.model_validate(values))  # every field: a blank one is cleared
 
 
 def close(services: Services, principal: Principal, need_id: str) -> Any:

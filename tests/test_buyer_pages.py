@@ -75,12 +75,12 @@ def test_a_saved_need_is_the_buyers_listed_with_its_readiness_then_edited_and_cl
     assert DRAFT["title"] in listing and "matching —" in listing
     edit = f"/ui/my/needs/{need_id}/edit"
     assert DRAFT["description"] in buyer.get(edit).text
-    changed = {**DRAFT, "title": "Eldriven snöröjning", "cpv": "90620000", "status": "open", "action": "save"}
+    changed = {**DRAFT, "title": "Eldriven snöröjning", "region": "", "cpv": "90620000", "status": "open", "action": "save"}
     assert post_form(buyer, edit, edit, changed, follow_redirects=False).status_code == 303
     assert post_form(buyer, edit, edit, {**changed, "action": "close"}, follow_redirects=False).status_code == 303
     with Session(services.engine) as session:
         need = session.exec(select(Need).where(Need.id == need_id)).one()
-    assert (need.title, need.status) == ("Eldriven snöröjning", "closed")
+    assert (need.title, need.status, need.region) == ("Eldriven snöröjning", "closed", None)  # a blanked field is cleared
 
 
 def test_bad_fields_are_named_and_nothing_is_saved(services: Services, buyer: TestClient) -> None:
