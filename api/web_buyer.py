@@ -18,7 +18,7 @@ from api.web_pages import page_principal, problems, refused, render
 from api.web_security import verify_form
 from api.web_views import labelled_codes, result_views
 from service import need_drafts, readiness
-from service.access import Denied, Principal, require_key
+from service.access import Denied, Principal
 from service.container import Services
 from service.errors import InvalidInput, NotFound
 from service.need_drafts import NeedDraft
@@ -30,18 +30,12 @@ Field = Annotated[str, Form(max_length=20_000)]
 Short = Annotated[str, Form(max_length=300)]
 
 
-def _buyer(principal: Principal) -> None:
-    require_key(principal)
-    if principal.role != "buyer" or not principal.buyer:
-        raise Denied("these pages are for buyers (advisers see every need under Needs)")
-
-
 @router.get("/ui/my/needs", response_model=None)
 def my_needs(request: Request, services: ServicesDep) -> Response:
     """The buyer's needs, each with its readiness verdict."""
     principal = page_principal(request, services)
     try:
-        _buyer(principal)
+        need_drafts.require_buyer(principal)
     except Denied as exc:
         return refused(request, principal, exc)
     with Session(services.engine) as session:
@@ -68,7 +62,7 @@ def _form_page(
 def new_need(request: Request, services: ServicesDep) -> Response:
     principal = page_principal(request, services)
     try:
-        _buyer(principal)
+        need_drafts.require_buyer(principal)
     except Denied as exc:
         return refused(request, principal, exc)
     return _form_page(request, services, principal, NeedDraft(), None)
@@ -78,7 +72,7 @@ def new_need(request: Request, services: ServicesDep) -> Response:
 def edit_need(request: Request, need_id: str, services: ServicesDep) -> Response:
     principal = page_principal(request, services)
     try:
-        _buyer(principal)
+        need_drafts.require_buyer(principal)
         need = need_drafts.own_need(services, principal, need_id)
     except (Denied, NotFound) as exc:
         return refused(request, principal, exc)
@@ -129,7 +123,7 @@ def _act(request: Request, services: Services, need_id: str | None, draft: NeedD
     principal = page_principal(request, services)
     need = None
     try:
-        _buyer(principal)
+        need_drafts.require_buyer(principal)
         if need_id is not None:
             need = need_drafts.own_need(services, principal, need_id)
         if action == "save":

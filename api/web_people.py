@@ -26,7 +26,6 @@ from store.repository import SUPPLIERS
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_form)])
 Text = Annotated[str, Form(max_length=300)]
-OptionalText = Annotated[str, Form(max_length=300)]
 
 
 def _home(services: Services, person: Person) -> str:
@@ -81,7 +80,7 @@ def register(
     email: Text,
     organisation: Text,
     supplier_id: Annotated[str, Form(max_length=80)],
-    name: OptionalText = "",
+    name: Text = "",
     country: Annotated[str, Form(max_length=2)] = "",
 ) -> HTMLResponse:
     form = {"email": email, "organisation": organisation, "supplier_id": supplier_id, "name": name, "country": country}
@@ -121,8 +120,8 @@ def invite(
     services: ServicesDep,
     email: Text,
     role: Annotated[str, Form(max_length=10)],
-    name: OptionalText = "",
-    buyer: OptionalText = "",
+    name: Text = "",
+    buyer: Text = "",
     supplier_id: Annotated[str, Form(max_length=80)] = "",
 ) -> Response:
     principal = page_principal(request, services)

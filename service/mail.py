@@ -24,20 +24,21 @@ def enqueue_mail(session: Session, *, to: str, subject: str, body: str) -> None:
 
     Raises ``InvalidInput`` naming ``to`` or ``subject`` for anything that is not one address or that
     holds a line break (header injection)."""
-    problems = [p for p in (_address_problem(to), _subject_problem(subject)) if p is not None]
+    problems = [p for p in (address_problem(to), _subject_problem(subject)) if p is not None]
     if problems:
         raise InvalidInput(problems)
     outbox_queries.enqueue(session, to=to, subject=subject, body=body)
     announce(session)  # on PostgreSQL, wakes every process's sender at the commit instead of at its next poll
 
 
-def _address_problem(to: str) -> FieldProblem | None:
+def address_problem(to: str, field: str = "to") -> FieldProblem | None:
+    """Why ``to`` is not one bare e-mail address we would send to, naming ``field``; None when it is."""
     if _has_control(to):
-        return FieldProblem(("to",), "an e-mail address cannot contain line breaks or control characters")
+        return FieldProblem((field,), "an e-mail address cannot contain line breaks or control characters")
     if len(to) > MAX_ADDRESS:
-        return FieldProblem(("to",), f"an e-mail address is at most {MAX_ADDRESS} characters")
+        return FieldProblem((field,), f"an e-mail address is at most {MAX_ADDRESS} characters")
     if not _ADDRESS.fullmatch(to):
-        return FieldProblem(("to",), "not one e-mail address (name@example.org, without a name or brackets)")
+        return FieldProblem((field,), "not one e-mail address (name@example.org, without a name or brackets)")
     return None
 
 

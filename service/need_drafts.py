@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from matcher.readiness import Readiness
 from service import readiness, shortlists, similar_needs, writes
-from service.access import Denied, Principal, check_need_write
+from service.access import Denied, Principal, check_need_write, require_key
 from service.container import Services
 from service.cpv_suggestions import SuggestedCpv, suggest_cpv
 from service.errors import FieldProblem, InvalidInput, NotFound
@@ -104,21 +104,23 @@ def _new_id(buyer: str) -> str:
     return f"{slug}-{dt.date.today():%Y%m%d}-{secrets.token_hex(3)}"
 
 
-def _require_buyer(principal: Principal) -> str:
+def require_buyer(principal: Principal) -> str:
+    """The buying organisation a signed-in buyer acts for; refused for anyone else."""
+    require_key(principal)
     if principal.role != "buyer" or not principal.buyer:
-        raise Denied("these pages are for buyers; advisers edit needs through the API")
+        raise Denied("these pages are for buyers (advisers see every need under Needs, and edit them through the API)")
     return principal.buyer
 
 
 def save_new(services: Services, principal: Principal, draft: NeedDraft) -> Any:
-    buyer = _require_buyer(principal)
+    buyer = require_buyer(principal)
     values = validated(services, draft, buyer)
     check_need_write(principal, None, values)
     return writes.create(services, NEEDS, NeedCreate.model_validate({"id": _new_id(buyer), **values}))
 
 
 def save_existing(services: Services, principal: Principal, need_id: str, draft: NeedDraft) -> Any:
-    buyer = _require_buyer(principal)
+    buyer = require_buyer(principal)
     need = own_need(services, principal, need_id)
     values = validated(services, draft, buyer)
     check_need_write(principal, need, values)
@@ -126,7 +128,7 @@ def save_existing(services: Services, principal: Principal, need_id: str, draft:
 
 
 def close(services: Services, principal: Principal, need_id: str) -> Any:
-    _require_buyer(principal)
+    require_buyer(principal)
     need = own_need(services, principal, need_id)
     check_need_write(principal, need, {"status": "closed"})
     return writes.patch(services, NEEDS, need_id, NeedUpdate(status="closed"))

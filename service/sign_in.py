@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import secrets
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from service import people_mail
-from service.errors import FieldProblem, InvalidInput
-from service.mail import enqueue_mail
+from service.errors import InvalidInput
+from service.mail import address_problem, enqueue_mail
+from store import outbox_queries
 from store.db import session_scope
-from store.outbox_models import OutgoingMail
 from store.people_models import Person, SignInLink
 
 SIGN_IN_LIFETIME = dt.timedelta(minutes=15)
 INVITATION_LIFETIME = dt.timedelta(days=7)
 MAX_MAILS_PER_HOUR = 5
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
 def _now() -> dt.datetime:
@@ -39,10 +37,12 @@ def _hash(token: str) -> str:
 
 
 def normalise_email(text: str, field: str = "email") -> str:
-    """The address as stored (trimmed, lower-cased); a clear 422 for one that cannot be an address."""
+    """The address as stored (trimmed, lower-cased); a clear 422 for one the mail could not go to (the
+    sender's own rule, service/mail.py)."""
     email = text.strip().lower()
-    if len(email) > 254 or not EMAIL.match(email) or any(c in email for c in "\r\n<>,;\"'"):
-        raise InvalidInput([FieldProblem((field,), "not an e-mail address (name@example.org)")])
+    problem = address_problem(email, field)
+    if problem is not None:
+        raise InvalidInput([problem])
     return email
 
 
@@ -56,13 +56,7 @@ def new_link(session: Session, person: Person, purpose: str, base_url: str) -> s
 
 
 def mails_this_hour(session: Session, email: str) -> int:
-    since = _now() - dt.timedelta(hours=1)
-    query = (
-        select(func.count())
-        .select_from(OutgoingMail)
-        .where(col(OutgoingMail.to_address) == email, col(OutgoingMail.created_at) > since)
-    )
-    return int(session.exec(query).one())
+    return outbox_queries.written_to(session, email, since=_now() - dt.timedelta(hours=1))
 
 
 def request_link(engine: Engine, email_text: str, base_url: str) -> None:

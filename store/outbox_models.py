@@ -22,7 +22,8 @@ class OutgoingMail(SQLModel, table=True):
     __table_args__ = (Index("ix_outgoing_mail_ready", "sent_at", "parked", "lease_until"),)
 
     id: int | None = Field(default=None, sa_column=Column(Key, primary_key=True, autoincrement=True))
-    to_address: str = Field(max_length=320)
+    to_address: str = Field(max_length=320, index=True)
+    """Indexed: the per-address limit on sign-in messages counts by it."""
     subject: str = Field(max_length=1000)
     body: str = Field(sa_column=Column(Text, nullable=False))
     """Plain text."""

@@ -25,6 +25,16 @@ def enqueue(session: Session, *, to: str, subject: str, body: str) -> None:
     session.add(OutgoingMail(to_address=to, subject=subject, body=body))
 
 
+def written_to(session: Session, to: str, *, since: dt.datetime) -> int:
+    """Messages to this address written since then (sent or not): what a per-address limit counts."""
+    query = (
+        select(func.count())
+        .select_from(OutgoingMail)
+        .where(col(OutgoingMail.to_address) == to, col(OutgoingMail.created_at) > since)
+    )
+    return int(session.exec(query).one())
+
+
 def _ready(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
     lease = col(OutgoingMail.lease_until)
     return col(OutgoingMail.sent_at).is_(None), col(OutgoingMail.parked).is_(False), or_(lease.is_(None), lease < now)
