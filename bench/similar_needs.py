@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -100,6 +100,19 @@ def _store(embedder: Embedder, home: Path, notices: list[Notice]) -> tuple[Servi
     return services, keys
 
 
+def cpv_ranking(codes: Sequence[Sequence[str]], i: int, k: int = K, skip: Collection[int] = ()) -> list[int]:
+    """Indices of the ``k`` entries whose codes overlap most with entry ``i``'s (itself and ``skip`` left out),
+    ties in list order: the CPV-only baseline, shared with bench/similar_sample.py."""
+    scores = [(cpv_overlap(codes[i], other), -j) for j, other in enumerate(codes) if j != i and j not in skip]
+    return [-negated for _score, negated in sorted(scores, reverse=True)[:k]]
+
+
+def bm25_ranking(lexical: LexicalIndex, text: str, i: int, k: int = K, allowed: Sequence[int] | None = None) -> list[int]:
+    """Keys of the ``k`` best BM25 matches of ``text`` (key ``i`` left out; only ``allowed`` keys if given)."""
+    hits = lexical.query(query_stems(text), allowed).top(k + 1)
+    return [key for key in hits if key != i][:k]
+
+
 def run(embedder: Embedder, out: Path) -> str:
     notices = read_notices()
     by_id = {n.id: n for n in notices}
@@ -109,15 +122,14 @@ def run(embedder: Embedder, out: Path) -> str:
         for i, notice in enumerate(notices):
             lexical.upsert(i, f"{notice.title}. {notice.description}")
 
+        codes = [n.codes for n in notices]
+
         def cpv_only(i: int) -> list[str]:
-            scores = [(cpv_overlap(notices[i].codes, other.codes), -j) for j, other in enumerate(notices)]
-            scores[i] = (-1.0, 0)
-            return [notices[-negated].id for _score, negated in sorted(scores, reverse=True)[:K]]
+            return [notices[j].id for j in cpv_ranking(codes, i)]
 
         def bm25(i: int) -> list[str]:
             notice = notices[i]
-            hits = lexical.query(query_stems(f"{notice.title}. {notice.description}")).top(K + 1)
-            return [notices[key].id for key in hits if key != i][:K]
+            return [notices[key].id for key in bm25_ranking(lexical, f"{notice.title}. {notice.description}", i)]
 
         def matcher(i: int, with_codes: bool) -> list[str]:
             n = notices[i]
