@@ -49,6 +49,7 @@ bench: install
 	$(VENV)/bin/matchmaker bench speed --quick
 	$(VENV)/bin/matchmaker bench load
 	$(VENV)/bin/matchmaker bench fleet --quick
+	$(VENV)/bin/matchmaker bench alerts --quick
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli_alerts import alerts_app
 from api.cli_bench import bench_app
 from api.cli_indexing import queue_app, run_worker
 from api.cli_keys import database, first_admin_key, keys_app
@@ -30,6 +31,7 @@ app.add_typer(cpv_app, name="cpv")
 app.add_typer(keys_app, name="keys")
 app.add_typer(queue_app, name="queue")
 app.add_typer(mail_app, name="mail")
+app.add_typer(alerts_app, name="alerts")
 
 Kind = Annotated[str, typer.Argument(help="suppliers, needs or ocds")]
 ListOpt = Annotated[list[str] | None, typer.Option()]

@@ -95,17 +95,41 @@ def bench_model() -> None:
 
 
 @bench_app.command("similar")
-def bench_similar() -> None:
-    """Similar needs on real Norwegian notices: other buyers, same CPV group (needs ../shared/data)."""
+def bench_similar(
+    sample_only: Annotated[bool, typer.Option(help="only the hand-judged sample pairs (a minute); no Doffin notices")] = False,
+) -> None:
+    """Similar needs: hand-judged pairs of the sample needs, then real Norwegian notices (needs ../shared/data)."""
     setup_logging()
     from bench.cpv_doffin import DOFFIN_FILE
+    from bench.similar_sample import run as run_sample
 
+    embedder = real_embedder()
+    typer.echo(run_sample(embedder, RESULTS / "similar_sample.md"))
+    if sample_only:
+        return
     if not DOFFIN_FILE.exists():
         typer.echo(f"skipped: {DOFFIN_FILE} is absent (real data lives beside the project, not in it)")
         return
     from bench.similar_needs import run
 
-    typer.echo(run(real_embedder(), RESULTS / "similar_needs.md"))
+    typer.echo(run(embedder, RESULTS / "similar_needs.md"))
+
+
+@bench_app.command("alerts")
+def bench_alerts(
+    quick: Annotated[bool, typer.Option(help="the sample's suppliers only, 4 needs: a check, not the measurement")] = False,
+    sizes: Annotated[str, typer.Option(help="comma-separated numbers of suppliers; 0: the sample's")] = "0,10000",
+    needs: Annotated[int, typer.Option(help="needs saved per run")] = 8,
+    distinct: Annotated[int, typer.Option(help="generated profiles actually embedded (the rest reuse their vectors)")] = 2000,
+    postgres_url: Annotated[str | None, typer.Option(help="a PostgreSQL database of its own (emptied)")] = None,
+) -> None:
+    """From saving a need to the alert e-mails in an SMTP server on loopback, PostgreSQL and SQLite."""
+    setup_logging()
+    from bench.alert_latency import run
+
+    chosen = (0,) if quick else tuple(int(s) for s in sizes.split(","))
+    out = RESULTS / ("alert_latency_quick.md" if quick else "alert_latency.md")
+    typer.echo(run(real_embedder(), out, sizes=chosen, needs=4 if quick else needs, distinct=distinct, postgres_url=postgres_url))
 
 
 @bench_app.command("fleet")

@@ -1,4 +1,4 @@
-"""``matchmaker worker`` (an indexer and a mail sender on their own) and ``matchmaker queue`` (what waits,
+"""``matchmaker worker`` (an indexer, a mail sender and a webhook sender on their own) and ``matchmaker queue`` (what waits,
 what is parked)."""
 
 from __future__ import annotations

@@ -20,14 +20,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.deps import ServicesDep
 from api.entity_access import NeedAccess, SupplierAccess
 from api.limits import BodyLimit, body_parse_reason
+from api.routes.alerts import router as alerts_router
 from api.routes.cpv import router as cpv_router
 from api.routes.dialogue import router as dialogue_router
 from api.routes.entities import entity_router
+from api.routes.joint_dialogues import router as joint_dialogues_router
 from api.routes.matching import router as matching_router
 from api.routes.similar import router as similar_router
 from api.schemas import ERROR_RESPONSES
 from api.web import router as web_router
+from api.web_alert_links import router as alert_link_pages
+from api.web_alerts import router as alert_pages
 from api.web_buyer import router as buyer_pages
+from api.web_dialogues import router as dialogue_pages
 from api.web_pages import refused_form_page
 from api.web_people import router as people_pages
 from api.web_security import FormRefused, SecurityHeaders
@@ -38,7 +43,7 @@ from service.container import Services, open_services
 from service.errors import InvalidInput, NotFound
 from service.mail_sender import MailSender, SmtpConfig
 from service.settings import Settings, get_settings
-from store import index_queries, models, outbox_queries, repository
+from store import alert_queries, index_queries, models, outbox_queries, repository
 from store.repository import NEEDS, SUPPLIERS, ConflictError
 
 log = logging.getLogger(__name__)
@@ -85,12 +90,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.include_router(matching_router, responses=ERROR_RESPONSES)
     app.include_router(similar_router, responses=ERROR_RESPONSES)
+    app.include_router(alerts_router, responses=ERROR_RESPONSES)
     app.include_router(cpv_router, responses=ERROR_RESPONSES)
     app.include_router(dialogue_router, responses=ERROR_RESPONSES)
+    app.include_router(joint_dialogues_router, responses=ERROR_RESPONSES)
     app.include_router(web_router)
+    app.include_router(alert_link_pages)
+    app.include_router(alert_pages)
     app.include_router(people_pages)
     app.include_router(buyer_pages)
     app.include_router(supplier_pages)
+    app.include_router(dialogue_pages)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)
@@ -98,14 +108,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/health", tags=["health"])
     def health(services: ServicesDep) -> dict[str, Any]:
-        """Rows, what this process has indexed, how far it lags behind the change log, the index queue and
-        the outgoing mail."""
+        """Rows, what this process has indexed, how far it lags behind the change log, the index queue,
+        the outgoing mail and the alerts still to deliver."""
         with Session(services.engine) as session:
             suppliers = session.exec(select(func.count()).select_from(models.Supplier)).one()
             needs = session.exec(select(func.count()).select_from(models.Need)).one()
             head = repository.current_revision(session)
             queue = index_queries.queue_state(session)
             mail = outbox_queries.mail_state(session)
+            alerting = alert_queries.state(session)
         applied = services.applied_revision
         oldest = queue.oldest_pending_at
         return {
@@ -125,6 +136,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 "pending": mail.pending,
                 "parked": mail.parked,
                 "oldest_pending_seconds": round(_age_seconds(mail.oldest_pending_at), 1) if mail.oldest_pending_at else None,
+            },
+            "alerts": {
+                "jobs_pending": alerting.jobs_pending,
+                "jobs_parked": alerting.jobs_parked,
+                "webhooks_pending": alerting.webhooks_pending,
+                "webhooks_parked": alerting.webhooks_parked,
             },
         }
 

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from api.deps import SESSION_COOKIE, ServicesDep, cookie_name, cookie_secure
 from api.entity_access import NeedAccess, SupplierAccess
 from api.schemas import Filters, MatchRequest
+from api.web_alerts import need_alerts
 from api.web_pages import local_path, page_principal, problems, refused, render
 from api.web_security import (
     FORM_COOKIE,
@@ -27,7 +28,7 @@ from api.web_security import (
 )
 from api.web_views import labelled_codes, result_views, split_list
 from matcher.filters import MatchFilters
-from service import access, audit, feedback, readiness, shortlists, similar_needs, web_sessions
+from service import access, alert_inbox, audit, feedback, joint_dialogues, readiness, shortlists, similar_needs, web_sessions
 from service.access import ANONYMOUS, Denied
 from service.errors import InvalidInput, NotFound
 from store import repository
@@ -133,15 +134,20 @@ def need_page(
     services: ServicesDep,
     diversity: str = "more",
     k: Annotated[int, Query(ge=1, le=50)] = 10,
+    alert: Annotated[str | None, Query(max_length=80)] = None,
+    token: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    """The need for everyone who may see it; its dialogue (readiness, marks, shortlist) for advisers and its buyer."""
+    """The need for everyone who may see it; its dialogue (readiness, marks, shortlist) for advisers and its buyer.
+    Opened by a supplier it was told about (signed in, or from the alert's link): recorded for advisers."""
     principal = page_principal(request, services)
     try:
         need = shortlists.stored_need(services, need_id)
         NeedAccess().check_read(principal, need)
     except (Denied, NotFound) as exc:
         return refused(request, principal, exc)
+    alert_inbox.opened(services, principal, need.id, via=alert, token=token)
     context: dict[str, Any] = {"need": need, "codes": labelled_codes(need.cpv_codes, services.catalog), "dialogue": False}
+    context |= need_alerts(services, principal, need.id)  # the supplier's own alert, or (advisers) everyone told
     try:
         access.check_need_dialogue(principal, need, "the dialogue")
     except Denied:
@@ -158,6 +164,7 @@ def need_page(
         "marks": marks,
         "readiness": figures,
         "similar": result_views(alike, services.catalog),
+        "joint": joint_dialogues.dialogue_of_need(services, need.id),  # the joint market dialogue it is in, if any
         "form": {"diversity": diversity, "k": k},
     }
     return render(request, "need.html", principal, **context)

@@ -17,7 +17,7 @@ from api.deps import ServicesDep
 from api.web_pages import page_principal, problems, refused, render
 from api.web_security import verify_form
 from api.web_views import labelled_codes, result_views
-from service import need_drafts, readiness
+from service import alert_inbox, need_drafts, readiness
 from service.access import Denied, Principal
 from service.container import Services
 from service.errors import InvalidInput, NotFound
@@ -32,7 +32,7 @@ Short = Annotated[str, Form(max_length=300)]
 
 @router.get("/ui/my/needs", response_model=None)
 def my_needs(request: Request, services: ServicesDep) -> Response:
-    """The buyer's needs, each with its readiness verdict."""
+    """The buyer's needs, each with its readiness verdict and how many suppliers were told about it."""
     principal = page_principal(request, services)
     try:
         need_drafts.require_buyer(principal)
@@ -41,7 +41,8 @@ def my_needs(request: Request, services: ServicesDep) -> Response:
     with Session(services.engine) as session:
         rows = repository.needs_of_buyer(session, principal.buyer or "")
     verdicts = {need.id: readiness.readiness_for_need(services, need.id)[1] for need in rows if need.status != "closed"}
-    return render(request, "my_needs.html", principal, needs=rows, verdicts=verdicts)
+    told = alert_inbox.counts(services, [need.id for need in rows])  # how many, never who
+    return render(request, "my_needs.html", principal, needs=rows, verdicts=verdicts, told=told)
 
 
 def _form_page(

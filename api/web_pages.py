@@ -9,6 +9,7 @@ from fastapi import Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from api.deps import browser_principal, header_key
 from api.web_security import issue_form_token, set_form_cookie
@@ -17,6 +18,7 @@ from service.access import ANONYMOUS, Denied, Principal
 from service.container import Services
 from service.errors import InvalidInput, NotFound
 from service.keys import authenticate
+from store import alert_queries
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["mark_label"] = mark_label
@@ -32,6 +34,9 @@ def page_principal(request: Request, services: Services) -> Principal:
 
 def render(request: Request, name: str, principal: Principal, status_code: int = 200, **context: Any) -> HTMLResponse:
     context["principal"] = principal
+    if principal.role == "supplier" and principal.supplier_id:  # the nav's "Alerts" count: one cheap query
+        with Session(request.app.state.services.engine) as session:
+            context["unread_alerts"] = alert_queries.unread(session, principal.supplier_id)
     context["csrf_token"], fresh = issue_form_token(request)
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     if fresh is not None:

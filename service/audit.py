@@ -21,6 +21,11 @@ def add_event(session: Session, need_id: str, action: str, principal: Principal,
     session.add(AuditEvent(need_id=need_id, action=action, actor=principal.who, role=principal.role or "", details=details))
 
 
+def add_service_event(session: Session, need_id: str, action: str, details: dict[str, Any], *, actor: str) -> None:
+    """What the service did by itself (e.g. telling suppliers about the need), named as such."""
+    session.add(AuditEvent(need_id=need_id, action=action, actor=actor, role="service", details=details))
+
+
 def record(engine: Engine, need_id: str, action: str, principal: Principal, details: dict[str, Any]) -> None:
     with session_scope(engine) as session:
         add_event(session, need_id, action, principal, details)

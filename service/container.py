@@ -33,6 +33,7 @@ from indexer.sync import ReconcileReport, SideIndex
 from matcher.catalog import CpvCatalog
 from matcher.readiness import DEFAULT_THRESHOLD
 from service.cache import LruCache
+from service.form_tokens import server_secret
 from service.reference import load_catalog, reference_texts
 from service.settings import Settings
 from store import index_queries, repository
@@ -42,6 +43,9 @@ from store.repository import NEEDS, SUPPLIERS, EntityKind
 log = logging.getLogger(__name__)
 
 Indexing = Literal["inline", "background"]
+
+SERVER_SECRETS = ("form-tokens", "alert-links")
+"""Secrets every server of a database shares (service/form_tokens.py, service/alert_links.py)."""
 
 # Derived from the model alone (not from any one database): shared by every MATCHMAKER_HOME.
 MODEL_CACHE = default_model_dir().parent.parent
@@ -62,6 +66,10 @@ class Services:
     index_retry: dt.timedelta = RETRY_AFTER
     applied_revision: int = 0
     """Every change up to this revision is in this process's indexes."""
+    pages_url: str = "http://127.0.0.1:8000"
+    """Where people reach the pages: links in alerts sent by background work point there (Settings.pages_url)."""
+    webhook_allow_private: bool = False
+    """Settings.webhook_allow_private: suppliers' webhooks may post to loopback and private addresses."""
     query_batcher: QueryBatcher = field(init=False)
     passage_texts: LruCache = field(init=False)
     """A row's citable passages by (side, key, revision): explanations cite from them."""
@@ -231,6 +239,8 @@ def open_services(
     keep_blas_single_threaded()
     engine = make_engine(settings.resolved_database_url, pool=settings.database_pool)
     init_db(engine)
+    for name in SERVER_SECRETS:  # made now, not first inside another transaction (SQLite: one writer at a time)
+        server_secret(engine, name)
     embedder = embedder or default_embedder(settings)
     catalog = load_catalog(settings.cpv_file)
     index_dir: Path = settings.index_dir
@@ -246,6 +256,8 @@ def open_services(
         indexing=indexing,
         index_lease=dt.timedelta(seconds=settings.index_lease_seconds),
         index_retry=dt.timedelta(seconds=settings.index_retry_seconds),
+        pages_url=settings.pages_url,
+        webhook_allow_private=settings.webhook_allow_private,
     )
     if not caches:  # an indexer worker: embeds and stores, serves nothing
         return services

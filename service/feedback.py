@@ -39,15 +39,22 @@ def _need(session: Session, need_id: str) -> Any:
 def mark_supplier(services: Services, need_id: str, payload: models.FeedbackCreate, principal: Principal) -> Mark:
     """Store the mark and its audit event in one transaction."""
     with session_scope(services.engine) as session:
-        need = _need(session, need_id)
-        supplier = repository.get(session, SUPPLIERS, payload.supplier_id)
-        if supplier is None:
-            raise NotFound("supplier", payload.supplier_id)
-        row = feedback.record_mark(
-            session, need_key=need.key, supplier_key=supplier.key, mark=payload.mark, adviser=principal.who
-        )
-        audit.add_event(session, need.id, "mark", principal, {"supplier_id": supplier.id, "mark": payload.mark})
-        return Mark(supplier, row.mark, row.adviser, row.created_at)
+        return mark_in(session, need_id, payload, principal)
+
+
+def mark_in(
+    session: Session, need_id: str, payload: models.FeedbackCreate, principal: Principal, *, dialogue: str | None = None
+) -> Mark:
+    """The mark and its audit event inside the caller's transaction, so a joint dialogue marks all its needs
+    or none; ``dialogue`` (its id) is then named in each need's audit event."""
+    need = _need(session, need_id)
+    supplier = repository.get(session, SUPPLIERS, payload.supplier_id)
+    if supplier is None:
+        raise NotFound("supplier", payload.supplier_id)
+    row = feedback.record_mark(session, need_key=need.key, supplier_key=supplier.key, mark=payload.mark, adviser=principal.who)
+    details = {"supplier_id": supplier.id, "mark": payload.mark} | ({"dialogue": dialogue} if dialogue else {})
+    audit.add_event(session, need.id, "mark", principal, details)
+    return Mark(supplier, row.mark, row.adviser, row.created_at)
 
 
 def marks_for_need(services: Services, need_id: str) -> list[Mark]:

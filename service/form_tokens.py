@@ -46,4 +46,5 @@ def form_token(secret: bytes, binding: str) -> str:
 
 
 def token_matches(secret: bytes, binding: str, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(form_token(secret, binding), token or "")
+    # bytes: a posted token may hold any character, and compare_digest refuses non-ASCII str (a 500)
+    return bool(token) and hmac.compare_digest(form_token(secret, binding).encode(), (token or "").encode())

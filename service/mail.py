@@ -11,6 +11,7 @@ from sqlmodel import Session
 from service.errors import FieldProblem, InvalidInput
 from store import outbox_queries
 from store.change_notices import announce
+from store.outbox_models import OutgoingMail
 
 MAX_ADDRESS = 254  # RFC 5321's limit on a forward path, less its angle brackets
 
@@ -19,16 +20,22 @@ _ATOM = r"[^@\s,;:<>()\[\]\"\\]+"
 _ADDRESS = re.compile(f"{_ATOM}@{_ATOM}")
 
 
-def enqueue_mail(session: Session, *, to: str, subject: str, body: str) -> None:
+def enqueue_mail(session: Session, *, to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> OutgoingMail:
     """Queue a plain-text message to one address, sent once the caller's transaction commits.
 
-    Raises ``InvalidInput`` naming ``to`` or ``subject`` for anything that is not one address or that
-    holds a line break (header injection)."""
+    Raises ``InvalidInput`` naming ``to``, ``subject`` or ``headers`` for anything that is not one address
+    or that holds a line break (header injection)."""
     problems = [p for p in (address_problem(to), _subject_problem(subject)) if p is not None]
+    problems += [
+        FieldProblem(("headers", name), "a header cannot contain line breaks or control characters")
+        for name, value in (headers or {}).items()
+        if _has_control(name) or _has_control(value) or ":" in name
+    ]
     if problems:
         raise InvalidInput(problems)
-    outbox_queries.enqueue(session, to=to, subject=subject, body=body)
+    mail = outbox_queries.enqueue(session, to=to, subject=subject, body=body, headers=headers)
     announce(session)  # on PostgreSQL, wakes every process's sender at the commit instead of at its next poll
+    return mail
 
 
 def address_problem(to: str, field: str = "to") -> FieldProblem | None:

@@ -115,6 +115,8 @@ def compose(mail: OutgoingMail, sender: str) -> EmailMessage:
     message["Date"] = format_datetime(created)
     message["Message-ID"] = message_id(mail, sender)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to a sign-in link
+    for name, value in (mail.headers or {}).items():
+        message[name] = value
     message.set_content(mail.body)
     return message
 

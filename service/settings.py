@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "matchmaker@localhost"
     """The sender of outgoing mail (``Matchmaker <noreply@example.org>`` or a bare address)."""
+    webhook_allow_private: bool = False
+    """Let suppliers' webhooks post to loopback and private addresses, and over plain HTTP (tests, an
+    intranet). Off, a webhook must be an HTTPS address on the public internet: the server posting to
+    it must not be turned against the network it runs in."""
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

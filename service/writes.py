@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from matcher.catalog import CpvCatalog
 from matcher.cpv import CpvError, parse_cpv
+from service import alerts
 from service.container import Services
 from service.errors import MAX_PROBLEMS, NESTED_TOO_DEEPLY, FieldProblem, InvalidInput, NotFound
 from store import models, repository
@@ -63,11 +64,24 @@ def _after_commit(services: Services, kind: EntityKind, keys: Sequence[int], *, 
         log.exception("indexing %d %s(s) failed after commit; they stay queued", len(keys), kind.name)
 
 
+def _tell_suppliers(services: Services, kind: EntityKind) -> None:
+    """Inline (the CLI, tests): a saved need's alerts are made before the write returns. In the
+    background, and for bulk imports, the alerts thread runs the jobs (service/background.py)."""
+    if kind is not repository.NEEDS or services.indexing != "inline":
+        return
+    try:
+        while alerts.run_pending(services).jobs:
+            pass
+    except Exception:  # the job is committed with the need: it runs again later
+        log.exception("alerting suppliers failed after commit; the job stays queued")
+
+
 def create(services: Services, kind: EntityKind, payload: BaseModel) -> Any:
     values = _values(payload, services.catalog)
     with session_scope(services.engine) as session:
         row, _status = repository.upsert(session, kind, values, allow_update=False)
     index_after_commit(services, kind, [row])
+    _tell_suppliers(services, kind)
     return row
 
 
@@ -80,6 +94,7 @@ def replace(services: Services, kind: EntityKind, entity_id: str, payload: BaseM
         row, status = repository.upsert(session, kind, values)
     if status != "unchanged":
         index_after_commit(services, kind, [row])
+        _tell_suppliers(services, kind)
     return row, status == "created"
 
 
@@ -98,6 +113,7 @@ def patch(services: Services, kind: EntityKind, entity_id: str, payload: BaseMod
             raise InvalidInput([FieldProblem(("body", *e["loc"]), e["msg"]) for e in exc.errors()]) from exc
         row = repository.patch(session, kind, row, {field: getattr(merged, field) for field in changes})
     index_after_commit(services, kind, [row])
+    _tell_suppliers(services, kind)
     return row
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from store import index_models, models, outbox_models, people_models, trust_models  # noqa: F401  (registers the tables for create_all)
+from store import alert_models, dialogue_models, index_models, models, outbox_models, people_models, trust_models  # noqa: F401  (registers the tables for create_all)
 from store.migrations import upgrade
 
 

@@ -27,6 +27,7 @@ class AddColumn:
 ADDED_COLUMNS = (
     AddColumn("supplier", "evidence_cpv_codes", "JSON", "'[]'"),
     AddColumn("supplier", "operating_regions", "JSON", "'[]'"),
+    AddColumn("outgoing_mail", "headers", "JSON", "'{}'"),
     *(
         AddColumn("supplier", name, sql_type, "NULL")
         for name, sql_type in (

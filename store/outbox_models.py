@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from store.models import Key, _utcnow
@@ -27,6 +27,8 @@ class OutgoingMail(SQLModel, table=True):
     subject: str = Field(max_length=1000)
     body: str = Field(sa_column=Column(Text, nullable=False))
     """Plain text."""
+    headers: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    """Further headers, e.g. ``List-Unsubscribe`` on an alert (checked for line breaks when queued)."""
     created_at: dt.datetime = Field(default_factory=_utcnow)
     """Also the message's Date and part of its Message-ID, so a resend is the same message."""
     attempts: int = 0

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
 from matcher.filters import MatchFilters
-from store import index_queries, models
+from store import alert_queries, index_queries, models
 from store.change_notices import announce
 
 _CHUNK = 900  # stay under SQLite's bound-parameter limit in IN (...) lists
@@ -79,6 +79,16 @@ def get_by_keys(session: Session, kind: EntityKind, keys: Iterable[int]) -> dict
     return rows
 
 
+def get_many(session: Session, kind: EntityKind, entity_ids: Iterable[str]) -> dict[str, Any]:
+    """Rows by id (those that exist)."""
+    wanted = list(dict.fromkeys(entity_ids))
+    rows: dict[str, Any] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        for row in session.exec(select(kind.table).where(kind.table.id.in_(wanted[start : start + _CHUNK]))):
+            rows[row.id] = row
+    return rows
+
+
 def list_page(
     session: Session, kind: EntityKind, *, offset: int, limit: int, statuses: Sequence[str] | None = None
 ) -> tuple[list[Any], int]:
@@ -131,6 +141,7 @@ def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_
         session.flush()
         _replace_links(session, kind, row, new=True)
         index_queries.enqueue(session, kind.name, row.key, row.revision)
+        _alert_if_matches_changed(session, kind, row, None)
         return row, "created"
     if not allow_update:
         raise ConflictError(f"{kind.name} '{values['id']}' already exists")
@@ -138,20 +149,31 @@ def upsert(session: Session, kind: EntityKind, values: dict[str, Any], *, allow_
     replacement = {f: _value_or_default(kind, f, values.get(f)) for f in fields}
     if _content(row, fields) == replacement:
         return row, "unchanged"
+    before = alert_queries.matching_fields(row) if kind is NEEDS else None
     for field, value in replacement.items():
         setattr(row, field, value)
     _stamp(session, kind, row)
     _replace_links(session, kind, row)
+    _alert_if_matches_changed(session, kind, row, before)
     return row, "updated"
 
 
 def patch(session: Session, kind: EntityKind, row: Any, changes: dict[str, Any]) -> Any:
     """Apply a partial update to a loaded row."""
+    before = alert_queries.matching_fields(row) if kind is NEEDS else None
     for field, value in changes.items():
         setattr(row, field, _value_or_default(kind, field, value))
     _stamp(session, kind, row)
     _replace_links(session, kind, row)
+    _alert_if_matches_changed(session, kind, row, before)
     return row
+
+
+def _alert_if_matches_changed(session: Session, kind: EntityKind, row: Any, before: dict[str, Any] | None) -> None:
+    """A need that is new, newly open, or matches differently gets a job that tells suppliers about it,
+    written in its own transaction (store/alert_queries.py)."""
+    if kind is NEEDS and alert_queries.needs_alerting(before, row):
+        alert_queries.enqueue_job(session, row.key, row.revision)
 
 
 def _stamp(session: Session, kind: EntityKind, row: Any) -> None:
@@ -164,11 +186,15 @@ def _stamp(session: Session, kind: EntityKind, row: Any) -> None:
 
 def delete(session: Session, kind: EntityKind, row: Any) -> int:
     key = int(row.key)
-    if kind.market_table is not None:  # a supplier's evidence goes with it
+    if kind.market_table is not None:  # a supplier's evidence goes with it, and its alerts (a later
+        # supplier given the same id must not read them; the needs' audit trails keep who was told)
         session.execute(sa_delete(models.Evidence).where(col(models.Evidence.supplier_key) == key), execution_options=_FETCH)
+        alert_queries.forget_supplier(session, row.id)
     owner = getattr(kind.cpv_table, kind.cpv_owner)
     session.execute(sa_delete(kind.cpv_table).where(owner == key), execution_options=_FETCH)
     # Marks go with the row: SQLite may hand a deleted row's key to the next row inserted.
+    if kind is NEEDS:
+        alert_queries.forget_need(session, row.id)
     marked = models.Feedback.supplier_key if kind.market_table is not None else models.Feedback.need_key
     session.execute(sa_delete(models.Feedback).where(col(marked) == key), execution_options=_FETCH)
     if kind.market_table is not None:

@@ -1,6 +1,7 @@
-"""Processes for the crash tests to kill: the API with the fake embedder, and a loop of index saves.
+"""Processes for the crash tests to kill: the API with the fake embedder, a loop of index saves, and an
+alert job that stops just before it commits.
 
-``python -m tests.crash_helpers serve HOME PORT`` / ``python -m tests.crash_helpers save-loop HOME``
+``python -m tests.crash_helpers serve HOME PORT`` / ``... save-loop HOME`` / ``... alert-hang HOME``
 """
 
 from __future__ import annotations
@@ -37,9 +38,32 @@ def save_loop(home: Path) -> None:
         services.save_indexes()
 
 
+def alert_hang(home: Path) -> None:
+    """Claim the alert jobs with a 1 s lease, write their alerts, mail and audit entry, and hang before the
+    commit: the kill lands with everything written and nothing committed."""
+    import datetime as dt
+    import time
+
+    from service import alerts
+    from store import alert_queries
+
+    services = open_services(Settings(home=home), embedder=HashingEmbedder())
+    alerts.LEASE = dt.timedelta(seconds=1)
+
+    def hang(*_args: object) -> bool:
+        print("recording", flush=True)
+        time.sleep(120)
+        return True
+
+    alert_queries.finish_job = hang  # type: ignore[assignment]
+    alerts.run_pending(services)
+
+
 if __name__ == "__main__":
     command, home = sys.argv[1], Path(sys.argv[2])
     if command == "serve":
         serve(home, int(sys.argv[3]))
+    elif command == "alert-hang":
+        alert_hang(home)
     else:
         save_loop(home)

@@ -156,6 +156,9 @@ def test_audit_trail_records_shortlists_marks_and_exports(client: TestClient, ke
     client.post("/needs/need-1/feedback", json={"supplier_id": OWN, "mark": "invited"}, headers=keys["adviser"])
     client.get("/needs/need-1/invitations.csv", headers=keys["adviser"])
     events = client.get("/needs/need-1/audit", headers=keys["adviser"]).json()
+    told, *events = events  # saving the need told the matching suppliers first
+    assert told["action"] == "alerted" and told["role"] == "service"
+    assert OWN in [s["supplier_id"] for s in told["details"]["suppliers"]]
     assert [e["action"] for e in events] == ["shortlist", "mark", "export"]
     first = events[0]
     assert first["role"] == "buyer" and "Bergen kommune" in first["actor"] and first["details"]["filters"] == {"country": ["NO"]}
@@ -164,8 +167,8 @@ def test_audit_trail_records_shortlists_marks_and_exports(client: TestClient, ke
     assert events[1]["details"] == {"supplier_id": OWN, "mark": "invited"} and events[1]["role"] == "adviser"
     assert events[2]["details"]["suppliers"] == [OWN]
     rows = list(csv.DictReader(io.StringIO(client.get("/needs/need-1/audit.csv", headers=keys["bergen"]).text)))
-    assert [r["action"] for r in rows] == ["shortlist", "mark", "export"] and rows[0]["at"]
-    assert client.get("/needs/need-2/audit", headers=keys["adviser"]).json() == []
+    assert [r["action"] for r in rows] == ["alerted", "shortlist", "mark", "export"] and rows[0]["at"]
+    assert [e["action"] for e in client.get("/needs/need-2/audit", headers=keys["adviser"]).json()] == ["alerted"]
 
 
 def test_a_visitor_cannot_tell_which_needs_exist(client: TestClient) -> None:

@@ -58,6 +58,7 @@ def test_a_cross_site_post_with_the_cookie_changes_nothing(browser: TestClient, 
         ({**INVITE, "csrf_token": token}, {}),  # neither Origin nor Referer
         ({**INVITE}, ORIGIN),  # our origin, no token
         ({**INVITE, "csrf_token": "0" * 64}, ORIGIN),
+        ({**INVITE, "csrf_token": "é" * 64}, ORIGIN),  # not ASCII: refused, not a 500
     ]
     for data, headers in attempts:
         refused = browser.post(MARKS, data=data, headers=headers, follow_redirects=False)
