@@ -12,6 +12,7 @@ lists them). Nothing is asserted: the table is the result.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import socket
@@ -74,6 +75,7 @@ class MailArrivals:
 def smtp_server() -> Iterator[tuple[MailArrivals, int]]:
     from aiosmtpd.controller import Controller
 
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])

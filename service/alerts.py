@@ -57,7 +57,7 @@ def wants(settings: AlertSettings, need: Any, score: float, default_threshold: f
 def choose(services: Services, need: Any) -> list[Chosen]:
     """The suppliers to tell, best first, with the explanation each is told (as advisers see it)."""
     _need, ranked = shortlists.suppliers_for_need(services, need.id, k=POOL, explain=False)
-    if len(ranked) >= POOL:
+    if len(ranked) >= POOL and ranked[-1].score >= services.readiness_threshold:
         log.warning("need %s matches %d suppliers or more: only the best %d were considered for alerts", need.id, POOL, POOL)
     with Session(services.engine) as session:
         settings = alert_queries.settings_of(session, [r.row.id for r in ranked])
