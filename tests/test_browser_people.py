@@ -8,6 +8,7 @@ finds the need among its needs; used and expired links are refused; signing out 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 import time
@@ -79,6 +80,7 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
     from aiosmtpd.controller import Controller
 
     box, port = Inbox(), _free_port()
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs each SMTP command, also after a test ends
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     yield box, port

@@ -76,6 +76,7 @@ def free_port() -> int:
 
 
 def smtp_server(recorder: Recorder, port: int, **options: Any) -> Controller:
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs each SMTP command, also after a test ends
     controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=recorder.authenticate, **options)
     controller.start()
     return controller
