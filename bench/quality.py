@@ -22,7 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench.metrics import standard_metrics, summarise
-from bench.precision import other_precision, query_precision
+from bench.precision import onnx_encoder, other_encoders, query_precision
 from bench.report import markdown_table, write_report
 from bench.uk_awards import UK_FILE, AwardNotice, read_uk_awards
 from indexer.embedder import Embedder
@@ -193,10 +193,9 @@ def run(embedder: Embedder, out: Path, data: Path = UK_FILE) -> str:
             "CPV-group match": lambda need: cpv_group_ranking(split, need),
             **{name: service_ranking(services, weights) for name, weights in SERVICE_SYSTEMS.items()},
         }
-        twin = other_precision(embedder)
-        if twin:  # the same indexes, queries in the precision the service is not using
-            twin_services = replace(services, embedder=twin[1], query_vectors=LruCache(2048))
-            systems[f"full matcher, {twin[0]} query encoder"] = service_ranking(twin_services, DEFAULT_WEIGHTS)
+        for label, twin in other_encoders(embedder, onnx_encoder(embedder)):  # the same indexes, other query encoders
+            twin_services = replace(services, embedder=twin, query_vectors=LruCache(2048))
+            systems[f"full matcher, {label} query encoder"] = service_ranking(twin_services, DEFAULT_WEIGHTS)
         rows = []
         for name, rank in systems.items():
             full: dict[str, list[float]] = {m: [] for m in metrics}

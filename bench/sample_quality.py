@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench.metrics import standard_metrics, summarise
-from bench.precision import other_precision, query_precision
+from bench.precision import onnx_encoder, other_encoders, query_precision
 from bench.readiness_threshold import scored_pairs, threshold_table
 from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, load_sample_service, read_jsonl, relevance_judgements
@@ -59,10 +59,9 @@ def run(embedder: Embedder, out: Path) -> str:
         load_seconds = time.perf_counter() - started
         raw_services = load_sample_service(Path(home) / "raw", raw, progress=True)
         systems = [(name, neutral_services if neutral else raw_services, w, s) for name, neutral, w, s in SYSTEMS]
-        twin = other_precision(embedder)
-        if twin:  # the same indexes, queries in the precision the service is not using
-            twin_services = replace(neutral_services, embedder=twin[1], query_vectors=LruCache(2048))
-            systems.append((f"full matcher, {twin[0]} query encoder", twin_services, DEFAULT_WEIGHTS, True))
+        for label, twin in other_encoders(embedder, onnx_encoder(embedder)):  # the same indexes, other query encoders
+            twin_services = replace(neutral_services, embedder=twin, query_vectors=LruCache(2048))
+            systems.append((f"full matcher, {label} query encoder", twin_services, DEFAULT_WEIGHTS, True))
         rows = []
         for system, services, weights, suggest in systems:
             overall: dict[str, list[float]] = {m: [] for m in metrics}

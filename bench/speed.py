@@ -31,7 +31,7 @@ import httpx
 import numpy as np
 from tqdm import tqdm
 
-from bench.precision import other_precision, query_precision
+from bench.precision import onnx_encoder, other_encoders, query_precision
 from bench.profile_generator import generate_profiles
 from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, read_jsonl
@@ -98,10 +98,24 @@ def _embed_part(embedder: Embedder, services: Services, profiles: list[dict[str,
     tmp.replace(path)
 
 
-def fresh_query_texts(count: int = 20_000) -> list[str]:
+def fresh_query_texts(count: int = 20_000, seed: int = 0) -> list[str]:
     """Need-like texts never seen before (so every request is encoded): the opening sentences of
-    generated profiles from another seed than the indexed ones."""
-    return [" ".join(split_sentences(p["description"])[:2]) for p in generate_profiles(count, seed=99)]
+    generated profiles from another seed than the indexed ones (``seed``: another set again)."""
+    return [" ".join(split_sentences(p["description"])[:2]) for p in generate_profiles(count, seed=99 + seed)]
+
+
+@contextmanager
+def query_encoder_env(encoder: str) -> Iterator[None]:
+    """MATCHMAKER_QUERY_ENCODER for the server processes started meanwhile (they copy ``os.environ``)."""
+    before = os.environ.get("MATCHMAKER_QUERY_ENCODER")
+    os.environ["MATCHMAKER_QUERY_ENCODER"] = encoder
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MATCHMAKER_QUERY_ENCODER", None)
+        else:
+            os.environ["MATCHMAKER_QUERY_ENCODER"] = before
 
 
 def cached_embeddings(embedder: Embedder, services: Services, profiles: list[dict[str, Any]], seed: int) -> CachedEmbeddings:
@@ -293,8 +307,11 @@ def measure_size(
     profiles: list[dict[str, Any]],
     cached: CachedEmbeddings,
     concurrency_seconds: float,
-    twin: Embedder | None = None,
+    twins: Sequence[tuple[str, Embedder]] = (),
+    server_encoders: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """``twins``: other query encoders timed in process on the same indexes; ``server_encoders``: values of
+    MATCHMAKER_QUERY_ENCODER for a second server each, timed over HTTP and under the 16-client load."""
     texts = query_texts()
     with tempfile.TemporaryDirectory() as home:
         services = open_services(Settings(home=Path(home)), embedder=embedder)
@@ -303,12 +320,11 @@ def measure_size(
         shortlists.suppliers_for_text(services, "warm-up", k=10)
         plain, phases = _in_process(services, texts, filtered=False)
         filtered, _ = _in_process(services, [f"{t} " for t in texts], filtered=True)
-        twin_plain: list[float] = []
-        twin_phases: dict[str, float] = {}
-        if twin is not None:  # the same indexes, queries in the other precision (its own query cache)
+        twin_results: dict[str, tuple[list[float], dict[str, float]]] = {}
+        for label, twin in twins:  # the same indexes, queries through another encoder (its own query cache)
             twin_services = replace(services, embedder=twin, query_vectors=LruCache(2048))
             shortlists.suppliers_for_text(twin_services, "warm-up", k=10)
-            twin_plain, twin_phases = _in_process(twin_services, texts, filtered=False)
+            twin_results[label] = _in_process(twin_services, texts, filtered=False)
         add_seconds = _add_and_find(services)
         log.info("in-process series done (N=%d)", len(profiles))
         services.close()  # saves the indexes the server starts from
@@ -323,14 +339,22 @@ def measure_size(
             log.info("repeated load run done (N=%d)", len(profiles))
             fresh = concurrent_matches(base, fresh_query_texts(), concurrency_seconds)
             rss, peak = rss_mb(server.pid)
+        other_servers = {}
+        for encoder in server_encoders:
+            with query_encoder_env(encoder), server_process(Path(home)) as (server, base):
+                other_servers[encoder] = {
+                    "http_plain": _http(base, [f"{t}     " for t in texts], filtered=False),
+                    "fresh": concurrent_matches(base, fresh_query_texts(seed=1), concurrency_seconds),
+                    "rss": rss_mb(server.pid)[0],
+                }
     return {
+        "twins": twin_results,
+        "other_servers": other_servers,
         "load_seconds": load_seconds,
         "start_seconds": start_seconds,
         "plain": plain,
         "filtered": filtered,
         "phases": phases,
-        "twin_plain": twin_plain,
-        "twin_phases": twin_phases,
         "add": add_seconds,
         "http_plain": http_plain,
         "http_filtered": http_filtered,
@@ -356,18 +380,32 @@ def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seco
     profiles, cached = embed_profiles(embedder, max(sizes), seed)
     build = markdown_table(["path", "texts/s", "overhead"], build_throughput(embedder, profiles))
     rows, phase_rows = [], []
-    served, other = query_precision(embedder), other_precision(embedder)
+    served = query_precision(embedder)
+    others = other_encoders(embedder, onnx_encoder(embedder))
+    onnx_server = ["onnx-int8"] if any(label == "ONNX int8" for label, _twin in others) else []
     for n in sizes:
         subset = CachedEmbeddings(cached.vectors[:n], cached.passages[:n])
-        m = measure_size(embedder, profiles[:n], subset, concurrency_seconds, other[1] if other else None)
+        m = measure_size(embedder, profiles[:n], subset, concurrency_seconds, others, onnx_server)
         rows += [
             [n, "in process", percentiles(m["plain"]), percentiles(m["filtered"])],
             [n, "HTTP POST /match", percentiles(m["http_plain"]), percentiles(m["http_filtered"])],
         ]
         phase_rows.append([f"{n}, {served} queries", *(f"{m['phases'].get(p, 0.0):.1f}" for p in PHASES)])
-        if other and m["twin_plain"]:
-            rows.append([n, f"in process, {other[0]} query encoder", percentiles(m["twin_plain"]), ""])
-            phase_rows.append([f"{n}, {other[0]} queries", *(f"{m['twin_phases'].get(p, 0.0):.1f}" for p in PHASES)])
+        for label, (plain, phases) in m["twins"].items():
+            rows.append([n, f"in process, {label} query encoder", percentiles(plain), ""])
+            phase_rows.append([f"{n}, {label} queries", *(f"{phases.get(p, 0.0):.1f}" for p in PHASES)])
+        for encoder, other in m["other_servers"].items():
+            rps, total, errors = other["fresh"]
+            rows += [
+                [n, f"HTTP POST /match, server with {encoder}", percentiles(other["http_plain"]), ""],
+                [
+                    n,
+                    f"16 clients, every query new, server with {encoder}",
+                    f"{rps:.1f} req/s ({total} requests, {errors} errors)",
+                    "",
+                ],
+                [n, f"memory, server with {encoder}", f"server RSS {other['rss']:.0f} MB", ""],
+            ]
         for label, (rps, total, errors) in (("192 texts repeated", m["repeated"]), ("every query new", m["fresh"])):
             rows.append(
                 [
@@ -392,8 +430,8 @@ def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seco
         f"Model: {embedder.name}. k = 10. Each latency series sends {len(query_texts())} need texts no earlier "
         f"series used, so every query is encoded. Queries are encoded in {served} (the service's setting, "
         "MATCHMAKER_QUERY_PRECISION); the "
-        + (f"'{other[0]} query encoder' row encodes the same queries in {other[0]} " if other else "")
-        + "against the same indexes (indexer/int8_queries.py; ranking quality of both in "
+        + "'… query encoder' rows encode the same queries with another encoder "
+        + "against the same indexes (indexer/int8_queries.py, indexer/onnx_queries.py; ranking quality in "
         "bench/results/sample_quality.md). Concurrent requests' queries are encoded together "
         "(indexer/query_batcher.py). "
         "The load runs send 16 clients' requests for the given time: "

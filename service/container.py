@@ -28,6 +28,7 @@ from indexer.job_worker import LEASE, RETRY_AFTER, WorkReport, drain
 from indexer.language_neutral import load_or_estimate
 from indexer.memory import release_freed_memory
 from indexer.model_build import build_default_model, default_model_dir
+from indexer.onnx_queries import OnnxQueryEmbedder, export_int8
 from indexer.query_batcher import QueryBatcher
 from indexer.sync import ReconcileReport, SideIndex
 from matcher.catalog import CpvCatalog
@@ -189,12 +190,21 @@ def raw_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(str(path), device=settings.device)
 
 
+def onnx_dir(loaded: SentenceTransformerEmbedder) -> Path:
+    """Where a model's ONNX query encoder is kept: per machine and model, like the language means."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in loaded.name)
+    return MODEL_CACHE / "query_onnx" / safe
+
+
 def default_embedder(settings: Settings) -> Embedder:
     """The embedder the service matches with: the model (queries in int8 if asked), made language-neutral
     unless switched off."""
     loaded = raw_embedder(settings)
     inner: Embedder = loaded
-    if settings.query_precision == "int8" and str(loaded.model.device) == "cpu":
+    on_cpu = str(loaded.model.device) == "cpu"
+    if settings.chosen_query_encoder == "onnx-int8" and on_cpu:
+        inner = OnnxQueryEmbedder(loaded, export_int8(loaded.model, onnx_dir(loaded)))
+    elif settings.chosen_query_encoder == "torch-int8" and on_cpu:
         inner = Int8QueryEmbedder(loaded)
     if not settings.language_neutral:
         return inner
@@ -212,6 +222,11 @@ def prepare_model(settings: Settings) -> Embedder:
     labels' vectors, computed and cached here rather than at a first start."""
     embedder = default_embedder(settings)
     cpv_label_index(embedder, load_catalog(settings.cpv_file))
+    loaded: object = embedder
+    while not isinstance(loaded, SentenceTransformerEmbedder) and hasattr(loaded, "inner"):
+        loaded = loaded.inner  # the wrappers (language-neutral, query encoders) around the loaded model
+    if isinstance(loaded, SentenceTransformerEmbedder) and str(loaded.model.device) == "cpu":
+        export_int8(loaded.model, onnx_dir(loaded))  # the ONNX query encoder too, whichever is chosen now (≈ 15 s)
     return embedder
 
 

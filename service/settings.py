@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     """``int8`` (on a CPU): encode queries with an int8 copy of the model, about twice as fast with the
     same ranking quality on the sample's judgements (bench/results/sample_quality.md; see
     indexer/int8_queries.py). ``fp32``: the original model. Documents are always fp32."""
+    query_encoder: Literal["onnx-int8", "torch-int8", "fp32"] | None = None
+    """What encodes queries on a CPU: ``onnx-int8`` (ONNX Runtime, int8 weights: the fastest and the closest
+    to fp32; built once from the model, indexer/onnx_queries.py), ``torch-int8`` (PyTorch's int8 copy) or
+    ``fp32``. Unset: ``query_precision`` decides (``int8`` is ``torch-int8``). Documents are always fp32."""
     device: str | None = None
     """``cpu`` or ``cuda``; default: cuda when present."""
     cpv_file: Path | None = None
@@ -73,6 +77,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+
+    @property
+    def chosen_query_encoder(self) -> str:
+        if self.query_encoder is not None:
+            return self.query_encoder
+        return "torch-int8" if self.query_precision == "int8" else "fp32"
 
     @property
     def resolved_database_url(self) -> str:
