@@ -14,6 +14,18 @@ COLUMNS = (
 )  # fmt: skip
 
 
+def supplier_columns(supplier: Any) -> dict[str, str]:
+    """Who the supplier is, as every invitation list shows it."""
+    return {
+        "name": supplier.name or "",
+        "id": supplier.id,
+        "country": supplier.country or "",
+        "region": supplier.region or "",
+        "size": supplier.size or "",
+        "website": supplier.website or "",
+    }
+
+
 def invitation_rows(services: Services, need_id: str, marks: Collection[str] = ("invited",)) -> list[dict[str, Any]]:
     """One row per marked supplier, best score first."""
     chosen = {m.supplier.key: m for m in marks_for_need(services, need_id) if m.mark in marks}
@@ -23,12 +35,7 @@ def invitation_rows(services: Services, need_id: str, marks: Collection[str] = (
         supplier, mark = result.row, chosen[result.row.key]
         rows.append(
             {
-                "name": supplier.name or "",
-                "id": supplier.id,
-                "country": supplier.country or "",
-                "region": supplier.region or "",
-                "size": supplier.size or "",
-                "website": supplier.website or "",
+                **supplier_columns(supplier),
                 "score": f"{result.score:.4f}",
                 "why": result.explanation.summary() if result.explanation else "",
                 "mark": mark.mark,

@@ -18,6 +18,7 @@ from service import access, audit, feedback, shortlists
 from service.access import Principal
 from service.container import Services
 from service.feedback import Mark
+from service.invitations import supplier_columns
 from service.joint_dialogues import Dialogue, get_dialogue, record_for_members
 from service.shortlists import MatchResult
 from store.db import session_scope
@@ -132,12 +133,7 @@ def invitation_rows(invitations: Sequence[Invitation]) -> list[dict[str, Any]]:
         match, supplier = invitation.match, invitation.match.row
         rows.append(
             {
-                "name": supplier.name or "",
-                "id": supplier.id,
-                "country": supplier.country or "",
-                "region": supplier.region or "",
-                "size": supplier.size or "",
-                "website": supplier.website or "",
+                **supplier_columns(supplier),
                 "score": f"{match.score:.4f}",
                 "invited_for": " ".join(invitation.invited_for),
                 "best_need": match.best_need,

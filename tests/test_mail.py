@@ -9,10 +9,8 @@ import email
 import email.policy
 import logging
 import re
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +33,7 @@ from service.settings import Settings
 from store import outbox_queries
 from store.db import init_db, make_engine, session_scope
 from store.outbox_models import OutgoingMail
+from tests.tls_helpers import self_signed
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = {"lease": dt.timedelta(seconds=5), "retry_after": dt.timedelta(milliseconds=300)}
@@ -338,13 +337,7 @@ def test_a_login_to_a_server_on_this_machine_works_without_tls(engine: Engine, p
 
 @pytest.fixture
 def certificate(tmp_path: Path) -> Path:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", str(tmp_path / "key.pem"))
-    names = ("-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost")
-    command = ("openssl", "req", "-x509", "-nodes", "-days", "1", *key, *names, "-out", str(tmp_path / "cert.pem"))
-    subprocess.run(command, check=True, capture_output=True)
-    return tmp_path
+    return self_signed(tmp_path, common_name="localhost", alt_names="IP:127.0.0.1,DNS:localhost")
 
 
 def test_starttls_is_used_when_offered_and_a_bad_certificate_stops_everything(

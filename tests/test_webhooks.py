@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -37,6 +36,7 @@ from store.alert_models import WebhookDelivery
 from store.alert_queries import WEBHOOKS
 from store.db import init_db, make_engine, session_scope
 from tests.conftest import REPO
+from tests.tls_helpers import self_signed
 
 SUPPLIER = "NO-BRC-900000001"
 SECRET = "5e" * 32
@@ -337,13 +337,7 @@ def test_an_unreachable_silent_or_trickling_receiver_is_a_failure_within_the_tim
 
 @pytest.fixture
 def certificate(tmp_path: Path) -> Path:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", str(tmp_path / "key.pem"))
-    names = ("-subj", "/CN=hooks.example.invalid", "-addext", "subjectAltName=DNS:hooks.example.invalid")
-    command = ("openssl", "req", "-x509", "-nodes", "-days", "1", *key, *names, "-out", str(tmp_path / "cert.pem"))
-    subprocess.run(command, check=True, capture_output=True)
-    return tmp_path
+    return self_signed(tmp_path, common_name="hooks.example.invalid", alt_names="DNS:hooks.example.invalid")
 
 
 def test_https_verifies_the_certificate_against_the_host_name_not_the_address(
