@@ -10,8 +10,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,13 +41,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def live_server(app: Any, port: int) -> Iterator[str]:
+    """The app served by uvicorn in a thread on loopback, until the block ends: its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 ADVISER_KEY: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
     from api.main import create_app
 
     if CHROMIUM is None:
@@ -55,16 +73,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterato
     for kind, name in ((SUPPLIERS, "suppliers"), (NEEDS, "needs")):
         writes.import_records(services, kind, (REPO / "data" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())
     ADVISER_KEY["key"], _row = create_key(services.engine, "adviser", label="Kari Nordmann")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(services=services), _free_port()) as base:
+        yield base
     services.engine.dispose()
 
 

@@ -30,7 +30,7 @@ from store.alert_models import Alert
 from store.repository import NEEDS, SUPPLIERS
 from tests import test_browser_people as people_pages
 from tests.conftest import REPO
-from tests.test_browser import CHROMIUM, _free_port, screenshot
+from tests.test_browser import CHROMIUM, _free_port, live_server, screenshot
 from tests.test_browser_people import Inbox, _new_page, _sign_in_by_link, fits_narrow
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -50,8 +50,6 @@ ADVISER = Principal(role="adviser", label="Kari Nordmann")
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, real_embedder, inbox) -> Iterator[tuple[str, Services]]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
     from api.main import create_app
 
     if CHROMIUM is None:
@@ -73,17 +71,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, real_embedder, inbox) -> Iter
     services = open_services(settings, embedder=real_embedder, indexing="background")
     # The app's lifespan starts BackgroundWork (indexer, follower, alerts, webhooks and a MailSender to the
     # loopback SMTP server from these settings), as in ``matchmaker serve``.
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, services=services), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", services
-    server.should_exit = True
-    thread.join(timeout=30)
+    with live_server(create_app(settings, services=services), port) as base:
+        yield base, services
     services.engine.dispose()
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +19,9 @@ from service.keys import create_key
 from service.settings import Settings
 from store.repository import NEEDS, SUPPLIERS
 from tests import builders
+from tests import test_browser_people as people_pages
 from tests.fakes import HashingEmbedder
-from tests.test_browser import CHROMIUM, SIZES, _free_port, screenshot
+from tests.test_browser import CHROMIUM, SIZES, _free_port, live_server, screenshot
 from tests.test_joint_dialogues import BOTH, LOCKS_NEED, MORE_NEEDS, MORE_SUPPLIERS
 
 pytestmark = [pytest.mark.browser]
@@ -30,8 +29,6 @@ pytestmark = [pytest.mark.browser]
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Services]]:
-    import uvicorn
-
     from api.main import create_app
 
     if CHROMIUM is None:
@@ -39,29 +36,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Servic
     services = open_services(Settings(home=Path(tmp_path_factory.mktemp("dialogue-home"))), embedder=HashingEmbedder())
     for kind, rows in ((SUPPLIERS, [*builders.SUPPLIERS, *MORE_SUPPLIERS]), (NEEDS, [*builders.NEEDS, *MORE_NEEDS])):
         writes.import_records(services, kind, [json.dumps(r) for r in rows])
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", services
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(services=services), _free_port()) as base:
+        yield base, services
     services.engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def chromium():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield launched
-        launched.close()
+chromium = people_pages.chromium  # the same browser fixture as the people's story
 
 
 def fits_narrow(page) -> None:  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ from store.models import Need
 from store.people_models import SignInLink
 from store.repository import NEEDS, SUPPLIERS
 from tests.conftest import REPO
-from tests.test_browser import CHROMIUM, SIZES, _free_port, screenshot
+from tests.test_browser import CHROMIUM, SIZES, _free_port, live_server, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -89,8 +89,6 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, real_embedder, inbox) -> Iterator[tuple[str, Services]]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
     from api.main import create_app
 
     if CHROMIUM is None:
@@ -103,17 +101,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, real_embedder, inbox) -> Iter
         writes.import_records(services, kind, (REPO / "data" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())
     sender = MailSender(services.engine, SmtpConfig(host="127.0.0.1", port=smtp_port))
     work = BackgroundWork(services, index=False, follow=False, mail=True, sender=sender).start()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, services=services), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", services
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(settings, services=services), port) as base:
+        yield base, services
     work.stop()
     services.engine.dispose()
 
