@@ -1,11 +1,10 @@
 """Queries through ONNX Runtime with an int8 copy of the model; documents through the original (fp32).
 
 The transformer of the loaded sentence-transformers model is exported to ONNX once (``torch.onnx``) and its
-weights quantised to int8 (onnxruntime's dynamic quantisation, per channel), kept beside the model. Measured
-here on the same weights, one query, 2 threads (see the note on issue 16): a need-length query (≈ 70 tokens)
-10.8 ms against 16.1 ms for PyTorch's int8 copy and 34.3 ms for fp32; a short one 3.7 against 10.3 and 20.2.
-It is also closer to fp32 than PyTorch's int8 copy (cosine to fp32 median 0.997 against 0.988 on the
-reference texts), and the int8 file is 118 MB. Stored vectors stay fp32-encoded, so switching needs no
+weights quantised to int8 (onnxruntime's dynamic quantisation, per channel), kept beside the model.
+``matchmaker bench speed --quick`` times a shortlist's encode at 14.0 ms mean against 34.5 for PyTorch's
+int8 copy and 51.6 for fp32 (bench/results/speed_quick.md). It is also closer to fp32 than PyTorch's int8
+copy (tests/test_onnx_queries.py checks it on the reference texts), and the int8 file is 118 MB. Stored vectors stay fp32-encoded, so switching needs no
 re-indexing. Pooling (the mean over the tokens) and normalising happen here, as the model's own modules do.
 """
 
