@@ -5,7 +5,8 @@ weights quantised to int8 (onnxruntime's dynamic quantisation, per channel), kep
 ``matchmaker bench speed --quick`` times a shortlist's encode at 14.0 ms mean against 34.5 for PyTorch's
 int8 copy and 51.6 for fp32 (bench/results/speed_quick.md). It is also closer to fp32 than PyTorch's int8
 copy (tests/test_onnx_queries.py checks it on the reference texts), and the int8 file is 118 MB. Stored
-vectors stay fp32-encoded, so switching needs no re-indexing. Pooling (the mean over the tokens) and normalising happen here, as the model's own modules do.
+vectors stay fp32-encoded, so switching needs no re-indexing. Pooling (the mean over the tokens) and
+normalising happen here, as the model's own modules do.
 """
 
 from __future__ import annotations
