@@ -272,6 +272,10 @@ def serve(
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
     else:  # each process builds the app (and loads its indexes) itself, from the same settings
+        if settings.query_threads is None:  # the cores shared among the processes, not each taking them all
+            from service.container import usable_cores
+
+            os.environ["MATCHMAKER_QUERY_THREADS"] = str(max(1, usable_cores() // workers))
         uvicorn.run(
             "api.main:app_from_settings",
             factory=True,

@@ -60,39 +60,64 @@ def _encode_pieces(embedder: Embedder, text: str, spans: Spans) -> np.ndarray:
 
 
 class SentenceTransformerEmbedder:
-    """Any sentence-transformers model by name or path, loaded once, offline."""
+    """Any sentence-transformers model by name or path, loaded once, offline.
 
-    def __init__(self, model: str, *, device: str | None = None, batch_size: int = 32) -> None:
+    Given its ``dim``, the model is loaded only when first used: a process whose queries another encoder
+    makes (indexer/onnx_queries.py) and which embeds no documents never loads it, nor PyTorch.
+    """
+
+    def __init__(self, model: str, *, device: str | None = None, batch_size: int = 32, dim: int | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # the weight-loading bar would pollute --json output
-
-        self._model = SentenceTransformer(model, device=device or _best_device())
-        self.name = _model_identity(model)
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        dim = get_dim()
-        if dim is None:
-            raise ValueError(f"{model} does not declare its embedding dimension")
-        self.dim = int(dim)
-        self._prompts = self._model.prompts or {}
+        self._source = model
+        self._device = device
+        self._model: Any = None
+        self._loading = threading.Lock()
+        self.name = model_identity(model)
         self._batch_size = batch_size
         self.forward_lock = threading.Lock()  # one forward pass at a time: torch already uses every core
-        log.info("loaded embedding model %s (dim %d) on %s", self.name, self.dim, self._model.device)
+        if dim is None:
+            self._load()
+        else:
+            self.dim = dim
+
+    def _load(self) -> Any:
+        with self._loading:
+            if self._model is not None:
+                return self._model
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # the weight-loading bar would pollute --json output
+            loaded = SentenceTransformer(self._source, device=self._device or best_device())
+            get_dim = getattr(loaded, "get_embedding_dimension", None) or loaded.get_sentence_embedding_dimension
+            dim = get_dim()
+            if dim is None:
+                raise ValueError(f"{self._source} does not declare its embedding dimension")
+            if getattr(self, "dim", int(dim)) != int(dim):
+                raise ValueError(f"{self._source} makes {dim}-dimensional vectors, not {self.dim}")
+            self.dim = int(dim)
+            self._prompts = loaded.prompts or {}
+            self._model = loaded
+            log.info("loaded embedding model %s (dim %d) on %s", self.name, self.dim, loaded.device)
+            return loaded
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
 
     @property
     def model(self) -> Any:
-        """The loaded sentence-transformers model."""
-        return self._model
+        """The loaded sentence-transformers model (loaded now if it was not yet)."""
+        return self._model if self._model is not None else self._load()
 
     def _encode(self, texts: Sequence[str], prompt: str, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        model = self.model
         prompt_name = prompt if self._prompts.get(prompt) else None
         with self.forward_lock:
             # sentence-transformers sorts each call's texts by length before batching.
-            vectors = self._model.encode(
+            vectors = model.encode(
                 list(texts),
                 prompt_name=prompt_name,
                 batch_size=self._batch_size,
@@ -114,9 +139,10 @@ class SentenceTransformerEmbedder:
         """Passage vectors, and span vectors mean-pooled from the same pass's token embeddings."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), []
+        model = self.model
         prompt = self._prompts.get("passage") or ""
         with self.forward_lock:
-            outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
+            outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
                 list(texts),
                 prompt_name="passage" if prompt else None,
                 batch_size=self._batch_size,
@@ -124,9 +150,9 @@ class SentenceTransformerEmbedder:
                 output_value=None,
                 show_progress_bar=progress,
             )
-        tokenizer = self._model.tokenizer
+        tokenizer = model.tokenizer
         encoded = tokenizer(
-            [prompt + t for t in texts], return_offsets_mapping=True, truncation=True, max_length=self._model.max_seq_length
+            [prompt + t for t in texts], return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
         )
         vectors = np.vstack([o["sentence_embedding"].float().numpy() for o in outputs]).astype(np.float32)
         pooled = []
@@ -153,13 +179,17 @@ def pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: Spans) -> np.ndar
     return pooled
 
 
-def _best_device() -> str:
+def best_device() -> str:
+    """cuda when PyTorch sees a GPU. Without an NVIDIA driver there is none, and PyTorch (≈ 250 MB) is not
+    imported to learn it."""
+    if not Path("/proc/driver/nvidia").exists():
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _model_identity(model: str) -> str:
+def model_identity(model: str) -> str:
     """A stable name for index metadata: the directory name for local models, else the hub name."""
     path = Path(model)
     return path.name if path.exists() else model

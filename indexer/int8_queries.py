@@ -5,8 +5,9 @@ int8 quantization of the transformer's linear layers (per-channel weights, activ
 the fly) roughly halves it. Stored vectors stay fp32-encoded, so switching it on or off needs no
 re-indexing. It moves each query vector a little (cosine to fp32 > 0.97) and, on the sample's
 hand-judged needs, left recall@10, MRR and nDCG@10 within 0.013 of fp32 (``matchmaker bench sample``;
-``bench speed`` measures the time of both side by side), so it is the default on a CPU;
-``MATCHMAKER_QUERY_PRECISION=fp32`` switches it off.
+``bench speed`` measures the time of both side by side). It was the default on a CPU until ONNX
+Runtime's int8 encoder (indexer/onnx_queries.py) proved faster at the same quality;
+``MATCHMAKER_QUERY_ENCODER=torch-int8`` still chooses it.
 
 ``torch.ao.quantization`` is deprecated upstream but works in the pinned torch 2.13.0 (its warnings are
 silenced here); a later torch would need torchao or ONNX Runtime for the same thing.

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from indexer.key_mask import KeyMask
 from matcher.analysis import stems
 
 K1, B = 1.5, 0.75
@@ -117,7 +118,7 @@ class LexicalIndex:
                     self._tombstone(slot)
             self._compact_if_wasteful()
 
-    def query(self, query_stems: Sequence[str], allowed: Sequence[int] | None = None) -> LexicalResult:
+    def query(self, query_stems: Sequence[str], allowed: KeyMask | Sequence[int] | None = None) -> LexicalResult:
         """BM25 scores of every document for one query, zeroed outside ``allowed`` if given.
 
         The work is proportional to the postings of the query's terms; each distinct stem counts
@@ -140,7 +141,9 @@ class LexicalIndex:
             tf = np.concatenate([self._pool_tf[run] for run in runs]).astype(np.float32)
             norm = np.float32(1 - B) + np.float32(B * n / self._live_length) * self._length[slot]
             np.add.at(scores, slot, np.repeat(idf, terms["count"]) * tf / (tf + np.float32(K1) * norm))
-            if allowed is not None:
+            if isinstance(allowed, KeyMask):
+                scores[~allowed.contains_each(keys)] = 0.0  # a tombstoned slot scores 0 already
+            elif allowed is not None:
                 keep = np.zeros(n_slots, dtype=bool)
                 slot_of = self._slot_of
                 keep[np.fromiter((slot_of[k] for k in map(int, allowed) if k in slot_of), dtype=np.int64)] = True

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.filter_index import FilterIndex
+from indexer.key_mask import KeyMask
 from indexer.lexical import LexicalIndex, LexicalResult
 from indexer.passage_vectors import PassageVectors
 from indexer.row_facts import RowFacts
 from indexer.vector_index import FaissVectorIndex
+from matcher.filters import MatchFilters
+from store.repository import EntityKind
 
 Phase = Callable[[str], AbstractContextManager[object]]
 """Times a named phase of a query (``service.timing.PhaseTimer.phase``); by default nothing is timed."""
@@ -44,11 +48,22 @@ class Hits:
 class SideQueries:
     """The questions; the state is ``SideIndex``'s."""
 
+    kind: EntityKind
     lock: threading.RLock
     vectors: FaissVectorIndex
     passages: PassageVectors
     lexical: LexicalIndex
     facts: dict[int, RowFacts]
+    filters: FilterIndex
+
+    def allowed(self, filters: MatchFilters) -> KeyMask | None:
+        """The rows that pass ``filters`` as this process knows them (``None``: no filter, every row).
+        The same answer as the store's ``repository.allowed_keys``, without a database round trip."""
+        for name, field in (("sizes", "size"), ("statuses", "status")):
+            if getattr(filters, name) and not hasattr(self.kind.table, field):
+                raise ValueError(f"a {self.kind.name} has no {field}")
+        with self.lock:
+            return self.filters.allowed(filters)
 
     def _matchable(self, key: int) -> bool:
         """A row is matched once both its facts and its vector are here (the vector follows the row's
@@ -59,7 +74,7 @@ class SideQueries:
         self,
         vector: np.ndarray,
         stems: list[str],
-        allowed: Sequence[int] | None,
+        allowed: KeyMask | Sequence[int] | None,
         *,
         dense_k: int,
         lexical_k: int,

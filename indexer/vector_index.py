@@ -18,6 +18,8 @@ from typing import Any, Protocol
 import faiss
 import numpy as np
 
+from indexer.key_mask import KeyMask
+
 FORMAT_VERSION = 1
 
 
@@ -43,7 +45,9 @@ class VectorIndex(Protocol):
 
     def remove(self, keys: Sequence[int]) -> int: ...
 
-    def search(self, query: np.ndarray, k: int, allowed: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def search(
+        self, query: np.ndarray, k: int, allowed: KeyMask | Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def vectors(self, keys: Sequence[int]) -> np.ndarray: ...
 
@@ -92,13 +96,18 @@ class FaissVectorIndex:
             del self._revisions[key]
         return removed
 
-    def search(self, query: np.ndarray, k: int, allowed: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, allowed: KeyMask | Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Keys and cosines of the ``k`` nearest vectors, restricted exactly to ``allowed`` if given."""
         if len(self) == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
         params = None
-        if allowed is not None:
+        bitmap = None  # FAISS holds only a pointer to it: referenced here until the search returns
+        if isinstance(allowed, KeyMask):
+            bitmap = allowed.packed()
+            params = faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+        elif allowed is not None:
             selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
             params = faiss.SearchParameters()
             params.sel = selector
@@ -109,6 +118,7 @@ class FaissVectorIndex:
             scores, ids = self._index.search(q, k, params=params)
         finally:
             faiss.omp_set_num_threads(previous)
+        del bitmap
         hit = ids[0] >= 0
         return ids[0][hit], scores[0][hit]
 

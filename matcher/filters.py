@@ -1,5 +1,6 @@
-"""Hard filters on a shortlist. They are applied exactly (by the store, before ranking), never by
-over-fetching and hoping; this module holds their meaning so every layer agrees on it.
+"""Hard filters on a shortlist. They are applied exactly before ranking (from each process's copy of the
+filterable fields, indexer/filter_index.py, with the store's SQL as the reference), never by over-fetching
+and hoping; this module holds their meaning so every layer agrees on it.
 
 :meth:`MatchFilters.build` is the one validation of filters for every route, page and command: a
 value no record can carry ("NOR", "%") would otherwise match nothing, or, in a SQL ``LIKE``, everything."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -21,14 +22,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from indexer.cpv_labels import CpvLabelIndex
-from indexer.embedder import Embedder, SentenceTransformerEmbedder
+from indexer.embedder import Embedder, SentenceTransformerEmbedder, best_device, model_identity
 from indexer.follower import follow
 from indexer.int8_queries import Int8QueryEmbedder
 from indexer.job_worker import LEASE, RETRY_AFTER, WorkReport, drain
 from indexer.language_neutral import load_or_estimate
 from indexer.memory import release_freed_memory
 from indexer.model_build import build_default_model, default_model_dir
-from indexer.onnx_queries import OnnxQueryEmbedder, export_int8
+from indexer.onnx_queries import OnnxQueryEmbedder, declared_dimension, export_int8, is_built
 from indexer.query_batcher import QueryBatcher
 from indexer.sync import ReconcileReport, SideIndex
 from matcher.catalog import CpvCatalog
@@ -71,6 +72,8 @@ class Services:
     """Where people reach the pages: links in alerts sent by background work point there (Settings.pages_url)."""
     webhook_allow_private: bool = False
     """Settings.webhook_allow_private: suppliers' webhooks may post to loopback and private addresses."""
+    filters_from_database: bool = False
+    """Settings.filters_from: a shortlist's filters answered by the store's SQL instead of the indexes' copy."""
     query_batcher: QueryBatcher = field(init=False)
     passage_texts: LruCache = field(init=False)
     """A row's citable passages by (side, key, revision): explanations cite from them."""
@@ -179,33 +182,48 @@ class Services:
         self.engine.dispose()
 
 
-def raw_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+def model_source(settings: Settings) -> str:
     """The configured model, or the bundled multilingual-e5-small build (built once if missing)."""
     if settings.model:
-        return SentenceTransformerEmbedder(settings.model, device=settings.device)
+        return settings.model
     path = default_model_dir()
     if not path.exists():
         log.warning("default model not built yet; building it now (normally done by `make install`)")
         build_default_model(path)
-    return SentenceTransformerEmbedder(str(path), device=settings.device)
+    return str(path)
 
 
-def onnx_dir(loaded: SentenceTransformerEmbedder) -> Path:
+def raw_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured model, loaded now."""
+    return SentenceTransformerEmbedder(model_source(settings), device=settings.device)
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def onnx_dir(model_name: str) -> Path:
     """Where a model's ONNX query encoder is kept: per machine and model, like the language means."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in loaded.name)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model_name)
     return MODEL_CACHE / "query_onnx" / safe
 
 
 def default_embedder(settings: Settings) -> Embedder:
-    """The embedder the service matches with: the model (queries in int8 if asked), made language-neutral
-    unless switched off."""
-    loaded = raw_embedder(settings)
-    inner: Embedder = loaded
-    on_cpu = str(loaded.model.device) == "cpu"
-    if settings.chosen_query_encoder == "onnx-int8" and on_cpu:
-        inner = OnnxQueryEmbedder(loaded, export_int8(loaded.model, onnx_dir(loaded)))
-    elif settings.chosen_query_encoder == "torch-int8" and on_cpu:
-        inner = Int8QueryEmbedder(loaded)
+    """The embedder the service matches with: the model (its queries through the chosen encoder), made
+    language-neutral unless switched off. With the ONNX encoder built, the model itself (and PyTorch) is
+    loaded only when a document is first embedded."""
+    source = model_source(settings)
+    device = settings.device or best_device()
+    encoder = settings.chosen_query_encoder if device == "cpu" else "fp32"  # the int8 encoders are for CPUs
+    inner: Embedder
+    if encoder == "onnx-int8":
+        directory = onnx_dir(model_identity(source))
+        documents = SentenceTransformerEmbedder(source, device=device, dim=declared_dimension(directory))
+        built = directory if is_built(directory) else export_int8(documents.model, directory)
+        inner = OnnxQueryEmbedder(documents, built, threads=settings.query_threads or usable_cores())
+    else:
+        loaded = SentenceTransformerEmbedder(source, device=device)
+        inner = Int8QueryEmbedder(loaded) if encoder == "torch-int8" else loaded
     if not settings.language_neutral:
         return inner
     return load_or_estimate(inner, reference_texts(), MODEL_CACHE / "language_means")
@@ -218,15 +236,16 @@ def cpv_label_index(embedder: Embedder, catalog: CpvCatalog) -> CpvLabelIndex:
 
 
 def prepare_model(settings: Settings) -> Embedder:
-    """Everything the configured model needs before a server starts: the language means and the CPV
-    labels' vectors, computed and cached here rather than at a first start."""
+    """Everything the configured model needs before a server starts: the language means, the CPV labels'
+    vectors and the ONNX query encoder (whichever encoder is chosen now; ≈ 15 s), computed and cached here
+    rather than at a first start."""
+    source = model_source(settings)
+    if (settings.device or best_device()) == "cpu":
+        directory = onnx_dir(model_identity(source))
+        if not is_built(directory):
+            export_int8(raw_embedder(settings).model, directory)
     embedder = default_embedder(settings)
     cpv_label_index(embedder, load_catalog(settings.cpv_file))
-    loaded: object = embedder
-    while not isinstance(loaded, SentenceTransformerEmbedder) and hasattr(loaded, "inner"):
-        loaded = loaded.inner  # the wrappers (language-neutral, query encoders) around the loaded model
-    if isinstance(loaded, SentenceTransformerEmbedder) and str(loaded.model.device) == "cpu":
-        export_int8(loaded.model, onnx_dir(loaded))  # the ONNX query encoder too, whichever is chosen now (≈ 15 s)
     return embedder
 
 
@@ -273,6 +292,7 @@ def open_services(
         index_retry=dt.timedelta(seconds=settings.index_retry_seconds),
         pages_url=settings.pages_url,
         webhook_allow_private=settings.webhook_allow_private,
+        filters_from_database=settings.filters_from == "database",
     )
     if not caches:  # an indexer worker: embeds and stores, serves nothing
         return services

@@ -24,13 +24,23 @@ class Settings(BaseSettings):
     language_neutral: bool = True
     """Remove each language's mean vector before comparing (see indexer/language_neutral.py)."""
     query_precision: Literal["fp32", "int8"] = "int8"
-    """``int8`` (on a CPU): encode queries with an int8 copy of the model, about twice as fast with the
-    same ranking quality on the sample's judgements (bench/results/sample_quality.md; see
-    indexer/int8_queries.py). ``fp32``: the original model. Documents are always fp32."""
+    """``int8`` (on a CPU): encode queries with int8 weights (``query_encoder`` says which int8 encoder;
+    unset, ONNX Runtime's), about three times as fast as fp32 with the same ranking quality within the
+    confidence intervals (bench/results/sample_quality.md, quality.md). ``fp32``: the original model.
+    Documents are always fp32."""
     query_encoder: Literal["onnx-int8", "torch-int8", "fp32"] | None = None
-    """What encodes queries on a CPU: ``onnx-int8`` (ONNX Runtime, int8 weights: the fastest and the closest
-    to fp32; built once from the model, indexer/onnx_queries.py), ``torch-int8`` (PyTorch's int8 copy) or
-    ``fp32``. Unset: ``query_precision`` decides (``int8`` is ``torch-int8``). Documents are always fp32."""
+    """What encodes queries on a CPU: ``onnx-int8`` (ONNX Runtime, int8 weights: the fastest, and a serving
+    process needs neither PyTorch nor the fp32 model until it embeds a document; built once from the model,
+    indexer/onnx_queries.py), ``torch-int8`` (PyTorch's int8 copy) or ``fp32``. Unset: ``query_precision``
+    decides (``int8`` is ``onnx-int8``). Documents are always fp32, so switching needs no re-indexing."""
+    query_threads: int | None = Field(default=None, ge=1, le=256)
+    """Threads of one ONNX query encode. Default: the cores this process may use, divided among the
+    processes of ``matchmaker serve --workers N`` (on 2 cores and 2 workers, 1 each: more would only take
+    turns on the same cores)."""
+    filters_from: Literal["memory", "database"] = "memory"
+    """Where a shortlist learns which rows pass its filters: ``memory``, the copy of the filterable fields
+    every process keeps beside its indexes (indexer/filter_index.py), or ``database``, the store's SQL: the
+    reference, slower by the transfer of every allowed key (about 100 ms at 100,000 suppliers)."""
     device: str | None = None
     """``cpu`` or ``cuda``; default: cuda when present."""
     cpv_file: Path | None = None
@@ -82,7 +92,7 @@ class Settings(BaseSettings):
     def chosen_query_encoder(self) -> str:
         if self.query_encoder is not None:
             return self.query_encoder
-        return "torch-int8" if self.query_precision == "int8" else "fp32"
+        return "onnx-int8" if self.query_precision == "int8" else "fp32"
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 from sqlmodel import Session
 
 from indexer.documents import embedding_text, lexical_text
+from indexer.key_mask import KeyMask
 from indexer.row_facts import cpv_codes_of, location_of
 from indexer.side_queries import Hits
 from indexer.sync import SideIndex
@@ -66,8 +67,13 @@ def _candidate_pool(
     timer: PhaseTimer,
 ) -> _Pool:
     """The nearest rows by meaning plus the best lexical hits, all within the filters exactly."""
-    with Session(services.engine) as session, timer.phase("database"):
-        allowed = repository.allowed_keys(session, side.kind, filters)
+    allowed: KeyMask | list[int] | None
+    if services.filters_from_database:  # the reference path: slower, the rows as committed this instant
+        with Session(services.engine) as session, timer.phase("filters"):
+            allowed = repository.allowed_keys(session, side.kind, filters)
+    else:
+        with timer.phase("filters"):
+            allowed = side.allowed(filters)
     hits = side.search(
         vector,
         stems,
@@ -135,7 +141,7 @@ def shortlist(
             diversity=diversity,
             vectors=pool.vectors,
         )
-    return _served(services, side, ranked, query, stems, vector, explain=explain, timer=timer)
+    return _served(services, side, ranked, query, stems, vector, explain=explain, filters=filters, timer=timer)
 
 
 def _served(
@@ -147,12 +153,21 @@ def _served(
     vector: np.ndarray,
     *,
     explain: bool,
+    filters: MatchFilters | None = None,
     timer: PhaseTimer = NO_TIMER,
 ) -> list[MatchResult]:
-    """Ranked candidates with their rows (read now, in one query) and, when asked, explanations."""
+    """Ranked candidates with their rows (read now, in one query) and, when asked, explanations.
+
+    The filters were applied to the rows as this process last saw them; a row changed through another
+    process a moment ago (its country, say) is held to them again as it is now."""
     with timer.phase("database"):
         rows, evidence = side.rows([r.candidate.key for r in ranked], with_evidence=explain)
-        ranked = [r for r in ranked if r.candidate.key in rows]  # deleted since the search
+        ranked = [
+            r
+            for r in ranked
+            if r.candidate.key in rows  # deleted since the search
+            and (filters is None or not filters.active or _passes(filters, rows[r.candidate.key]))
+        ]
     if not explain:
         return [MatchResult(i + 1, rows[r.candidate.key], r.score, None) for i, r in enumerate(ranked)]
     with timer.phase("fusion + explanations"):
@@ -176,6 +191,18 @@ def _served(
             )
             for i, r in enumerate(ranked)
         ]
+
+
+def _passes(filters: MatchFilters, row: Any) -> bool:
+    location = location_of(row)
+    return filters.admits(
+        cpv_codes=cpv_codes_of(row),
+        country=location.country,
+        region=location.region,
+        operating_countries=location.operating_countries,
+        size=getattr(row, "size", None),
+        status=getattr(row, "status", None),
+    )
 
 
 def score_given(services: Services, side: SideIndex, query: MatchQuery, keys: Sequence[int]) -> list[MatchResult]:

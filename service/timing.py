@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-PHASES = ("encode", "cpv suggestion", "database", "vector search", "lexical", "fusion + explanations")
+PHASES = ("encode", "cpv suggestion", "filters", "database", "vector search", "lexical", "fusion + explanations")
 
 
 class PhaseTimer:

@@ -250,7 +250,9 @@ def revisions(session: Session, kind: EntityKind) -> dict[int, int]:
 
 
 def allowed_keys(session: Session, kind: EntityKind, filters: MatchFilters) -> list[int] | None:
-    """Keys of the rows that pass ``filters`` exactly (``None`` when no filter is set)."""
+    """Keys of the rows that pass ``filters`` exactly (``None`` when no filter is set): the reference that
+    each process's in-memory copy (indexer/filter_index.py) is tested against, and what shortlists use
+    with ``MATCHMAKER_FILTERS_FROM=database``."""
     if not filters.active:
         return None
     table = kind.table

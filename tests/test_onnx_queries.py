@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from indexer.int8_queries import Int8QueryEmbedder
-from indexer.onnx_queries import FILE, OnnxQueryEmbedder, export_int8
+from indexer.onnx_queries import FILE, SPEC, TOKENIZER, OnnxQueryEmbedder, export_int8
 from service.reference import reference_texts
 
 pytestmark = pytest.mark.model
@@ -14,9 +14,10 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def onnx_file(raw_embedder) -> Path:  # type: ignore[no-untyped-def]
+    """The encoder's directory, as ``matchmaker model build`` leaves it."""
     from service.container import onnx_dir
 
-    return export_int8(raw_embedder.model, onnx_dir(raw_embedder))
+    return export_int8(raw_embedder.model, onnx_dir(raw_embedder.name))
 
 
 def test_onnx_int8_queries_are_closer_to_fp32_than_torch_int8(raw_embedder, onnx_file: Path) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +47,44 @@ def test_a_batch_moves_a_query_less_than_torch_int8_does(raw_embedder, onnx_file
 
 
 def test_the_file_is_built_once_and_whole(raw_embedder, onnx_file: Path) -> None:  # type: ignore[no-untyped-def]
-    before = onnx_file.stat().st_mtime_ns
-    assert export_int8(raw_embedder.model, onnx_file.parent) == onnx_file and onnx_file.stat().st_mtime_ns == before
-    assert onnx_file.name == FILE and not list(onnx_file.parent.glob("*.tmp"))
-    assert 50e6 < onnx_file.stat().st_size < 200e6  # int8 weights: a quarter of the fp32 model's
+    weights = onnx_file / FILE
+    before = weights.stat().st_mtime_ns
+    assert export_int8(raw_embedder.model, onnx_file) == onnx_file and weights.stat().st_mtime_ns == before
+    assert (onnx_file / SPEC).exists() and (onnx_file / TOKENIZER).exists() and not list(onnx_file.glob("*.tmp"))
+    assert 50e6 < weights.stat().st_size < 200e6  # int8 weights: a quarter of the fp32 model's
+
+
+def test_its_own_tokenizer_cuts_queries_into_the_models_tokens(raw_embedder, onnx_file: Path) -> None:  # type: ignore[no-untyped-def]
+    """Queries are tokenised without the model's Python tokenizer (nor PyTorch): the same ids and masks,
+    padding and truncation at the model's limit included."""
+    texts = [*list(reference_texts())[:120], "snö", "ordet " * 900]
+    onnx = OnnxQueryEmbedder(raw_embedder, onnx_file)
+    ids, mask = onnx.tokens(texts)
+    limit = raw_embedder.model.max_seq_length
+    expected = raw_embedder.model.tokenizer(
+        ["query: " + t for t in texts], padding=True, truncation=True, max_length=limit, return_tensors="np"
+    )
+    assert ids.shape[1] == limit
+    np.testing.assert_array_equal(ids, expected["input_ids"])
+    np.testing.assert_array_equal(mask, expected["attention_mask"])
+
+
+def test_a_serving_process_with_the_onnx_encoder_loads_neither_the_model_nor_pytorch(tmp_path: Path) -> None:
+    """Until a document is embedded: then the model is loaded, once, and embeds as the model does."""
+    script = """
+import sys
+from pathlib import Path
+from service.container import open_services
+from service.settings import Settings
+from service import shortlists
+services = open_services(Settings(home=Path(sys.argv[1]), query_encoder="onnx-int8"))
+shortlists.suppliers_for_text(services, "fossilfri snöröjning", k=5)
+print("torch" in sys.modules, "sentence_transformers" in sys.modules)
+services.embedder.encode_documents(["snöröjning"])
+print("torch" in sys.modules)
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.split() == ["False", "False", "True"], done.stderr[-2000:]

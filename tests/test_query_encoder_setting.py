@@ -8,7 +8,7 @@ from service.settings import Settings
 @pytest.mark.parametrize(
     ("values", "chosen"),
     [
-        ({}, "torch-int8"),
+        ({}, "onnx-int8"),
         ({"query_precision": "fp32"}, "fp32"),
         ({"query_encoder": "onnx-int8"}, "onnx-int8"),
         ({"query_encoder": "fp32", "query_precision": "int8"}, "fp32"),
