@@ -40,11 +40,12 @@ def other_encoders(embedder: Embedder, onnx_path: Path | None) -> list[tuple[str
 
 
 def onnx_encoder(embedder: Embedder) -> Path | None:
-    """The ONNX int8 query encoder of the embedder's model (built if missing), or None off a CPU."""
+    """The directory of the ONNX int8 query encoder of the embedder's model (built if missing), or None off
+    a CPU."""
     from service.container import onnx_dir
 
     neutral = embedder.inner if isinstance(embedder, LanguageNeutralEmbedder) else embedder
     loaded = neutral.inner if isinstance(neutral, Int8QueryEmbedder | OnnxQueryEmbedder) else neutral
     if not isinstance(loaded, SentenceTransformerEmbedder) or str(loaded.model.device) != "cpu":
         return None
-    return export_int8(loaded.model, onnx_dir(loaded))
+    return export_int8(loaded.model, onnx_dir(loaded.name))

@@ -37,6 +37,7 @@ from bench.report import markdown_table, write_report
 from bench.sample_data import DATA, read_jsonl
 from indexer.documents import embedding_document, embedding_text
 from indexer.embedder import Embedder, encode_with_spans
+from indexer.onnx_queries import OnnxQueryEmbedder
 from indexer.stored_vectors import Embedded, to_row
 from matcher.analysis import split_sentences
 from service import shortlists, writes
@@ -102,20 +103,6 @@ def fresh_query_texts(count: int = 20_000, seed: int = 0) -> list[str]:
     """Need-like texts never seen before (so every request is encoded): the opening sentences of
     generated profiles from another seed than the indexed ones (``seed``: another set again)."""
     return [" ".join(split_sentences(p["description"])[:2]) for p in generate_profiles(count, seed=99 + seed)]
-
-
-@contextmanager
-def query_encoder_env(encoder: str) -> Iterator[None]:
-    """MATCHMAKER_QUERY_ENCODER for the server processes started meanwhile (they copy ``os.environ``)."""
-    before = os.environ.get("MATCHMAKER_QUERY_ENCODER")
-    os.environ["MATCHMAKER_QUERY_ENCODER"] = encoder
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("MATCHMAKER_QUERY_ENCODER", None)
-        else:
-            os.environ["MATCHMAKER_QUERY_ENCODER"] = before
 
 
 def cached_embeddings(embedder: Embedder, services: Services, profiles: list[dict[str, Any]], seed: int) -> CachedEmbeddings:
@@ -302,67 +289,186 @@ def _add_and_find(services: Services) -> float:
     return time.perf_counter() - started
 
 
+@dataclass(frozen=True)
+class Config:
+    """One way of serving, measured on the same store and queries as the others."""
+
+    label: str
+    encoder: str  # MATCHMAKER_QUERY_ENCODER
+    filters_from: str  # MATCHMAKER_FILTERS_FROM
+    encoder_label: str  # bench.precision's name of the encoder, for the in-process twin
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"MATCHMAKER_QUERY_ENCODER": self.encoder, "MATCHMAKER_FILTERS_FROM": self.filters_from}
+
+
+BEFORE = Config("before (PyTorch int8 queries, filters from the database)", "torch-int8", "database", "int8")
+AFTER = Config("after (ONNX int8 queries, filters from memory)", "onnx-int8", "memory", "ONNX int8")
+
+
+@contextmanager
+def server_env(values: dict[str, str]) -> Iterator[None]:
+    """Settings for the server processes started meanwhile (they copy ``os.environ``)."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def component_memory(home: Path, config: Config) -> dict[str, float]:
+    """bench/serving_memory.py in a fresh process with the server's settings: MB added per step."""
+    env = {**os.environ, **config.env, "MATCHMAKER_HOME": str(home), "MATCHMAKER_LOG_LEVEL": "WARNING"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.serving_memory", str(home)], env=env, capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def bare_model_ms(encoder: Embedder, texts: Sequence[str]) -> float | None:
+    """Mean ms of the ONNX model's own run on each text's tokens alone (no tokenising, pooling, hand-off or
+    language means): what a query encode cannot go below. None for other encoders."""
+    onnx: Any = encoder
+    while not isinstance(onnx, OnnxQueryEmbedder) and hasattr(onnx, "inner"):
+        onnx = onnx.inner
+    if not isinstance(onnx, OnnxQueryEmbedder):
+        return None
+    took = []
+    for text in texts:
+        ids, mask = onnx.tokens([text])
+        started = time.perf_counter()
+        onnx.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        took.append(time.perf_counter() - started)
+    return float(np.mean(took) * 1000)
+
+
+def _served_by(services: Services, encoders: dict[str, Embedder], config: Config) -> Services:
+    """The same indexes, queried as ``config`` serves (its encoder, its filters, a query cache of its own)."""
+    return replace(
+        services,
+        embedder=encoders[config.encoder_label],
+        query_vectors=LruCache(2048),
+        filters_from_database=config.filters_from == "database",
+    )
+
+
 def measure_size(
     embedder: Embedder,
     profiles: list[dict[str, Any]],
     cached: CachedEmbeddings,
     concurrency_seconds: float,
-    twins: Sequence[tuple[str, Embedder]] = (),
-    server_encoders: Sequence[str] = (),
+    encoders: dict[str, Embedder],
+    worker_counts: Sequence[int] = (2,),
 ) -> dict[str, Any]:
-    """``twins``: other query encoders timed in process on the same indexes; ``server_encoders``: values of
-    MATCHMAKER_QUERY_ENCODER for a second server each, timed over HTTP and under the 16-client load."""
+    """Both configurations on one store with the same queries: in process (and fp32 for reference), over
+    HTTP, under 16 clients (the new one also with ``worker_counts`` server processes), and their memory."""
     texts = query_texts()
+    fresh = fresh_query_texts()
+    m: dict[str, Any] = {"in_process": {}, "http": {}, "load": {}, "memory": {}}
     with tempfile.TemporaryDirectory() as home:
         services = open_services(Settings(home=Path(home)), embedder=embedder)
-        load_seconds = load_precomputed(services, profiles, cached)
+        m["load_seconds"] = load_precomputed(services, profiles, cached)
         log.info("loaded %d profiles", len(profiles))
-        shortlists.suppliers_for_text(services, "warm-up", k=10)
-        plain, phases = _in_process(services, texts, filtered=False)
-        filtered, _ = _in_process(services, [f"{t} " for t in texts], filtered=True)
-        twin_results: dict[str, tuple[list[float], dict[str, float]]] = {}
-        for label, twin in twins:  # the same indexes, queries through another encoder (its own query cache)
-            twin_services = replace(services, embedder=twin, query_vectors=LruCache(2048))
-            shortlists.suppliers_for_text(twin_services, "warm-up", k=10)
-            twin_results[label] = _in_process(twin_services, texts, filtered=False)
-        add_seconds = _add_and_find(services)
+        for number, config in enumerate((BEFORE, AFTER)):
+            served = _served_by(services, encoders, config)
+            shortlists.suppliers_for_text(served, "warm-up", k=10)
+            pad = " " * number  # each series its own texts for the query caches
+            plain, phases = _in_process(served, [f"{t}{pad}" for t in texts], filtered=False)
+            filtered, _ = _in_process(served, [f"{t} {pad}" for t in texts], filtered=True)
+            m["in_process"][config.label] = (plain, filtered, phases)
+            m.setdefault("bare", {})[config.label] = bare_model_ms(encoders[config.encoder_label], texts)
+        fp32 = replace(services, embedder=encoders["fp32"], query_vectors=LruCache(2048))
+        shortlists.suppliers_for_text(fp32, "warm-up", k=10)
+        m["fp32"] = _in_process(fp32, texts, filtered=False)
+        m["add"] = _add_and_find(_served_by(services, encoders, AFTER))
         log.info("in-process series done (N=%d)", len(profiles))
-        services.close()  # saves the indexes the server starts from
-        started = time.perf_counter()
-        with server_process(Path(home)) as (server, base):
-            start_seconds = time.perf_counter() - started
-            log.info("server up (N=%d)", len(profiles))
-            http_plain = _http(base, [f"{t}  " for t in texts], filtered=False)
-            http_filtered = _http(base, [f"{t}   " for t in texts], filtered=True)
-            log.info("HTTP series done (N=%d)", len(profiles))
-            repeated = concurrent_matches(base, [f"{t}    " for t in texts], concurrency_seconds)
-            log.info("repeated load run done (N=%d)", len(profiles))
-            fresh = concurrent_matches(base, fresh_query_texts(), concurrency_seconds)
-            rss, peak = rss_mb(server.pid)
-        other_servers = {}
-        for encoder in server_encoders:
-            with query_encoder_env(encoder), server_process(Path(home)) as (server, base):
-                other_servers[encoder] = {
-                    "http_plain": _http(base, [f"{t}     " for t in texts], filtered=False),
-                    "fresh": concurrent_matches(base, fresh_query_texts(seed=1), concurrency_seconds),
-                    "rss": rss_mb(server.pid)[0],
-                }
-    return {
-        "twins": twin_results,
-        "other_servers": other_servers,
-        "load_seconds": load_seconds,
-        "start_seconds": start_seconds,
-        "plain": plain,
-        "filtered": filtered,
-        "phases": phases,
-        "add": add_seconds,
-        "http_plain": http_plain,
-        "http_filtered": http_filtered,
-        "repeated": repeated,
-        "fresh": fresh,
-        "rss": rss,
-        "peak": peak,
-    }
+        services.close()  # saves the indexes the servers start from
+        runs = [(BEFORE, 1), (AFTER, 1), *((AFTER, n) for n in worker_counts)]
+        for number, (config, workers) in enumerate(runs):
+            key = (config.label, workers)
+            pad = " " * (2 + number)
+            started = time.perf_counter()
+            with server_env(config.env), server_process(Path(home), workers=workers) as (server, base):
+                m.setdefault("start_seconds", time.perf_counter() - started)
+                if workers == 1:
+                    m["http"][config.label] = (
+                        _http(base, [f"{t}{pad}" for t in texts], filtered=False),
+                        _http(base, [f"{t} {pad}" for t in texts], filtered=True),
+                    )
+                m["load"][(*key, "new")] = concurrent_matches(base, fresh[number::4], concurrency_seconds)
+                m["load"][(*key, "repeated")] = concurrent_matches(base, [f"{t}{pad}" for t in texts], concurrency_seconds)
+                m["memory"][key] = [rss for pid, rss in process_tree_rss(server.pid) if _serves(pid, server.pid, workers)]
+            log.info("%s with %d process(es) measured (N=%d)", config.label, workers, len(profiles))
+        m["components"] = {config.label: component_memory(Path(home), config) for config in (BEFORE, AFTER)}
+    return m
+
+
+def _serves(pid: int, server: int, workers: int) -> bool:
+    """A process that answers requests: the server alone, or each of its workers (not the supervisor, nor
+    multiprocessing's resource tracker)."""
+    if workers == 1:
+        return pid == server
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return pid != server and b"resource_tracker" not in command
+
+
+def _size_rows(n: int, m: dict[str, Any], concurrency_seconds: float) -> tuple[list[list[object]], list[list[object]]]:
+    rows: list[list[object]] = []
+    phase_rows: list[list[object]] = []
+    for config in (BEFORE, AFTER):
+        plain, filtered, phases = m["in_process"][config.label]
+        rows.append([n, f"in process, {config.label}", percentiles(plain), percentiles(filtered)])
+        bare = m["bare"][config.label]
+        phase_rows.append(
+            [f"{n}, {config.label}", *(f"{phases.get(p, 0.0):.1f}" for p in PHASES), "" if bare is None else f"{bare:.1f}"]
+        )
+    fp32_plain, fp32_phases = m["fp32"]
+    rows.append([n, "in process, fp32 query encoder (reference)", percentiles(fp32_plain), ""])
+    phase_rows.append([f"{n}, fp32 queries (reference)", *(f"{fp32_phases.get(p, 0.0):.1f}" for p in PHASES), ""])
+    for config in (BEFORE, AFTER):
+        plain, filtered = m["http"][config.label]
+        rows.append([n, f"HTTP POST /match, {config.label}", percentiles(plain), percentiles(filtered)])
+    for (label, workers, kind), (rps, total, errors) in m["load"].items():
+        what = "every query new" if kind == "new" else "192 texts repeated"
+        processes = "1 process" if workers == 1 else f"{workers} worker processes"
+        rows.append(
+            [
+                n,
+                f"16 clients, {concurrency_seconds:.0f} s, {what}, {label}, {processes}",
+                f"{rps:.1f} req/s ({total} requests, {errors} errors)",
+                "",
+            ]
+        )
+    for (label, workers), sizes in m["memory"].items():
+        each = ", ".join(f"{rss:.0f}" for rss in sizes)
+        what = "server RSS" if workers == 1 else f"RSS of each of {workers} worker processes"
+        rows.append([n, f"memory, {label}", f"{what}: {each} MB", ""])
+    rows.append(
+        [
+            n,
+            "store",
+            f"bulk load {m['load_seconds']:.0f} s; server start {m['start_seconds']:.0f} s",
+            f"add one + shortlist {m['add'] * 1000:.0f} ms",
+        ]
+    )
+    return rows, phase_rows
+
+
+def _component_table(by_size: dict[int, dict[str, dict[str, float]]]) -> str:
+    rows = []
+    for n, configs in by_size.items():
+        for label, steps in configs.items():
+            rows += [[n, label, step, f"{mb:.0f}"] for step, mb in steps.items()]
+    return markdown_table(["N", "server", "step", "MB added"], rows)
 
 
 def embed_profiles(embedder: Embedder, size: int, seed: int = 0) -> tuple[list[dict[str, Any]], CachedEmbeddings]:
@@ -376,71 +482,42 @@ def embed_profiles(embedder: Embedder, size: int, seed: int = 0) -> tuple[list[d
     return profiles, cached
 
 
+def encoders_by_label(embedder: Embedder) -> dict[str, Embedder]:
+    """The served embedder and its twins with every other query encoder, by bench.precision's labels."""
+    return {query_precision(embedder): embedder, **dict(other_encoders(embedder, onnx_encoder(embedder)))}
+
+
 def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seconds: float = 60.0, seed: int = 0) -> str:
     profiles, cached = embed_profiles(embedder, max(sizes), seed)
     build = markdown_table(["path", "texts/s", "overhead"], build_throughput(embedder, profiles))
-    rows, phase_rows = [], []
-    served = query_precision(embedder)
-    others = other_encoders(embedder, onnx_encoder(embedder))
-    onnx_server = ["onnx-int8"] if any(label == "ONNX int8" for label, _twin in others) else []
+    encoders = encoders_by_label(embedder)
+    rows, phase_rows, components = [], [], {}
     for n in sizes:
         subset = CachedEmbeddings(cached.vectors[:n], cached.passages[:n])
-        m = measure_size(embedder, profiles[:n], subset, concurrency_seconds, others, onnx_server)
-        rows += [
-            [n, "in process", percentiles(m["plain"]), percentiles(m["filtered"])],
-            [n, "HTTP POST /match", percentiles(m["http_plain"]), percentiles(m["http_filtered"])],
-        ]
-        phase_rows.append([f"{n}, {served} queries", *(f"{m['phases'].get(p, 0.0):.1f}" for p in PHASES)])
-        for label, (plain, phases) in m["twins"].items():
-            rows.append([n, f"in process, {label} query encoder", percentiles(plain), ""])
-            phase_rows.append([f"{n}, {label} queries", *(f"{phases.get(p, 0.0):.1f}" for p in PHASES)])
-        for encoder, other in m["other_servers"].items():
-            rps, total, errors = other["fresh"]
-            rows += [
-                [n, f"HTTP POST /match, server with {encoder}", percentiles(other["http_plain"]), ""],
-                [
-                    n,
-                    f"16 clients, every query new, server with {encoder}",
-                    f"{rps:.1f} req/s ({total} requests, {errors} errors)",
-                    "",
-                ],
-                [n, f"memory, server with {encoder}", f"server RSS {other['rss']:.0f} MB", ""],
-            ]
-        for label, (rps, total, errors) in (("192 texts repeated", m["repeated"]), ("every query new", m["fresh"])):
-            rows.append(
-                [
-                    n,
-                    f"16 clients, {concurrency_seconds:.0f} s, {label}",
-                    f"{rps:.1f} req/s ({total} requests, {errors} errors)",
-                    "",
-                ]
-            )
-        rows.append(
-            [
-                n,
-                "memory",
-                f"server RSS {m['rss']:.0f} MB, peak {m['peak']:.0f} MB",
-                f"bulk load {m['load_seconds']:.0f} s; server start {m['start_seconds']:.0f} s; "
-                f"add one + shortlist {m['add'] * 1000:.0f} ms",
-            ]
-        )
+        m = measure_size(embedder, profiles[:n], subset, concurrency_seconds, encoders)
+        size_rows, size_phases = _size_rows(n, m, concurrency_seconds)
+        rows += size_rows
+        phase_rows += size_phases
+        components[n] = m["components"]
     latency = markdown_table(["N", "what", "no filter: p50 / p95 / p99 ms", "country+size filter: p50 / p95 / p99 ms"], rows)
-    phases = markdown_table(["N", *[f"{p} (mean ms)" for p in PHASES]], phase_rows)
+    phases = markdown_table(["N", *[f"{p} (mean ms)" for p in PHASES], "the ONNX model's own run (mean ms)"], phase_rows)
     intro = (
-        f"Model: {embedder.name}. k = 10. Each latency series sends {len(query_texts())} need texts no earlier "
-        f"series used, so every query is encoded. Queries are encoded in {served} (the service's setting, "
-        "MATCHMAKER_QUERY_PRECISION); the "
-        + "'… query encoder' rows encode the same queries with another encoder "
-        + "against the same indexes (indexer/int8_queries.py, indexer/onnx_queries.py; ranking quality in "
-        "bench/results/sample_quality.md). Concurrent requests' queries are encoded together "
-        "(indexer/query_batcher.py). "
-        "The load runs send 16 clients' requests for the given time: "
-        "'repeated' cycles those texts (after the first pass the query-vector cache answers the encoding, as "
-        "when advisers refine and re-run a need), 'every query new' sends opening sentences of unseen "
-        "generated profiles, so every request is encoded.\n\nBuild throughput on 300 generated profiles:\n\n"
+        f"Model: {embedder.name}; documents embedded in fp32. k = 10. Two ways of serving, side by side on the "
+        f"same store and the same queries: {BEFORE.label} and {AFTER.label}. Each latency series sends "
+        f"{len(query_texts())} need texts no earlier series used, so every query is encoded. The fp32 row "
+        "encodes the same queries with the original model (the reference for quality, "
+        "bench/results/sample_quality.md and quality.md). Concurrent requests' queries are encoded together "
+        "(indexer/query_batcher.py). The load runs send 16 clients' requests for the given time: 'every "
+        "query new' sends opening sentences of unseen generated profiles (each run its own), so every request "
+        "is encoded; 'repeated' cycles the 192 texts (after the first pass the query-vector cache answers "
+        "the encoding, as when advisers refine and re-run a need). 'N worker processes' is `matchmaker serve "
+        "--workers N`, each process with its own indexes and 1/N of the cores for its query encoder."
+        "\n\nBuild throughput on 300 generated profiles:\n\n"
         + build
-        + "\n\nWhere in-process time goes (no filter):\n\n"
+        + "\n\nWhere in-process time goes (no filter; the last column times the ONNX model alone on the same "
+        "texts' tokens, what the encode phase cannot go below):\n\n"
         + phases
-        + "\n\nLatency and load:"
+        + "\n\nWhere a serving process's memory goes (bench/serving_memory.py: resident MB each step added, "
+        "in a fresh process with the server's settings):\n\n" + _component_table(components) + "\n\nLatency, load and memory:"
     )
     return write_report(out, "Speed and scale", intro, latency)
