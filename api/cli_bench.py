@@ -56,6 +56,7 @@ def bench_speed(
     sizes: Annotated[str, typer.Option(help="comma-separated numbers of suppliers")] = "10000,100000",
     seconds: Annotated[float, typer.Option(help="length of the 16-client load run")] = 60.0,
     embed_only: Annotated[bool, typer.Option(help="only embed and cache the profiles; measure nothing")] = False,
+    out: Annotated[str | None, typer.Option(help="results file under bench/results (default speed.md)")] = None,
 ) -> None:
     """Shortlist latency, throughput and memory at national scale (embeds the profiles once, cached)."""
     setup_logging()
@@ -66,8 +67,8 @@ def bench_speed(
         embed_profiles(real_embedder(), max(chosen))
         typer.echo(f"embedded and cached {max(chosen)} profiles")
         return
-    out = RESULTS / ("speed_quick.md" if quick else "speed.md")
-    typer.echo(run(real_embedder(), out, chosen, concurrency_seconds=10.0 if quick else seconds))
+    target = RESULTS / (out or ("speed_quick.md" if quick else "speed.md"))
+    typer.echo(run(real_embedder(), target, chosen, concurrency_seconds=10.0 if quick else seconds))
 
 
 @bench_app.command("load")

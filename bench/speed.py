@@ -242,6 +242,27 @@ def process_tree_rss(pid: int) -> list[tuple[int, float]]:
     return found
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by a process and all its descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for current, _rss in process_tree_rss(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def load_with_cpu(server: int, base: str, texts: Sequence[str], seconds: float) -> tuple[float, int, int, float]:
+    """``concurrent_matches`` and the server's CPU milliseconds per request meanwhile (all its processes;
+    the 16 clients run on the same cores and are not counted)."""
+    before = tree_cpu_seconds(server)
+    rps, total, errors = concurrent_matches(base, texts, seconds)
+    return rps, total, errors, (tree_cpu_seconds(server) - before) * 1000 / max(total, 1)
+
+
 def _http(base: str, texts: Sequence[str], filtered: bool) -> list[float]:
     timings = []
     with httpx.Client(base_url=base, timeout=30, headers=ADVISER_HEADERS) as client:
@@ -401,8 +422,9 @@ def measure_size(
                         _http(base, [f"{t}{pad}" for t in texts], filtered=False),
                         _http(base, [f"{t} {pad}" for t in texts], filtered=True),
                     )
-                m["load"][(*key, "new")] = concurrent_matches(base, fresh[number::4], concurrency_seconds)
-                m["load"][(*key, "repeated")] = concurrent_matches(base, [f"{t}{pad}" for t in texts], concurrency_seconds)
+                m["load"][(*key, "new")] = load_with_cpu(server.pid, base, fresh[number::4], concurrency_seconds)
+                repeated = [f"{t}{pad}" for t in texts]
+                m["load"][(*key, "repeated")] = load_with_cpu(server.pid, base, repeated, concurrency_seconds)
                 m["memory"][key] = [rss for pid, rss in process_tree_rss(server.pid) if _serves(pid, server.pid, workers)]
             log.info("%s with %d process(es) measured (N=%d)", config.label, workers, len(profiles))
         m["components"] = {config.label: component_memory(Path(home), config) for config in (BEFORE, AFTER)}
@@ -437,7 +459,7 @@ def _size_rows(n: int, m: dict[str, Any], concurrency_seconds: float) -> tuple[l
     for config in (BEFORE, AFTER):
         plain, filtered = m["http"][config.label]
         rows.append([n, f"HTTP POST /match, {config.label}", percentiles(plain), percentiles(filtered)])
-    for (label, workers, kind), (rps, total, errors) in m["load"].items():
+    for (label, workers, kind), (rps, total, errors, cpu) in m["load"].items():
         what = "every query new" if kind == "new" else "192 texts repeated"
         processes = "1 process" if workers == 1 else f"{workers} worker processes"
         rows.append(
@@ -445,7 +467,7 @@ def _size_rows(n: int, m: dict[str, Any], concurrency_seconds: float) -> tuple[l
                 n,
                 f"16 clients, {concurrency_seconds:.0f} s, {what}, {label}, {processes}",
                 f"{rps:.1f} req/s ({total} requests, {errors} errors)",
-                "",
+                f"server CPU {cpu:.1f} ms per request",
             ]
         )
     for (label, workers), sizes in m["memory"].items():
@@ -499,7 +521,9 @@ def run(embedder: Embedder, out: Path, sizes: Sequence[int], *, concurrency_seco
         rows += size_rows
         phase_rows += size_phases
         components[n] = m["components"]
-    latency = markdown_table(["N", "what", "no filter: p50 / p95 / p99 ms", "country+size filter: p50 / p95 / p99 ms"], rows)
+    latency = markdown_table(
+        ["N", "what", "no filter: p50 / p95 / p99 ms", "country+size filter: p50 / p95 / p99 ms (load: server CPU)"], rows
+    )
     phases = markdown_table(["N", *[f"{p} (mean ms)" for p in PHASES], "the ONNX model's own run (mean ms)"], phase_rows)
     intro = (
         f"Model: {embedder.name}; documents embedded in fp32. k = 10. Two ways of serving, side by side on the "
