@@ -120,10 +120,12 @@ class SideQueries:
                 if key in self.facts
             ]
 
-    def passage_vectors(self, key: int, revision: int) -> np.ndarray | None:
-        """The vectors of a row's citable passages, if stored for this revision of it."""
+    def passage_vectors_of(self, revisions: dict[int, int]) -> dict[int, np.ndarray | None]:
+        """The vectors of each row's citable passages (key to revision), where stored for that revision;
+        all under one taking of the lock: a shortlist's ten rows one at a time queued behind other
+        requests' searches ten times."""
         with self.lock:
-            return self.passages.get(key, revision)
+            return {key: self.passages.get(key, revision) for key, revision in revisions.items()}
 
     def term_weight(self, stem: str) -> float:
         return self.lexical.idf(stem)

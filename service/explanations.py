@@ -29,11 +29,12 @@ def citable_for(services: Services, side: SideIndex, rows: Sequence[Any], eviden
     """
     empty: Citable = ((), np.zeros((0, side.embedder.dim), dtype=np.float32), ())
     found: dict[int, Citable] = {}
+    stored = side.passage_vectors_of({row.key: row.revision for row in rows})
     for row in rows:
         passages = services.passage_texts.get_or_compute(
             (side.kind.name, row.key, row.revision), partial(citable_passages, row, evidence.get(row.key, ()))
         )
-        vectors = side.passage_vectors(row.key, row.revision)
+        vectors = stored[row.key]
         if vectors is None or len(vectors) != len(passages):
             found[row.key] = empty
             continue
