@@ -3,8 +3,9 @@
 The transformer of the loaded sentence-transformers model is exported to ONNX once (``torch.onnx``) and its
 weights quantised to int8 (onnxruntime's dynamic quantisation, per channel), kept beside the model with
 the model's own tokenizer definition and what a query needs of its configuration (``encoder.json``).
-``matchmaker bench speed --quick`` times a shortlist's encode at 14.0 ms mean against 34.5 for PyTorch's
-int8 copy and 51.6 for fp32 (bench/results/speed_quick.md). It is also closer to fp32 than PyTorch's int8
+``matchmaker bench speed`` times a shortlist's encode at 100,000 suppliers at 18.2 ms mean (the model's own
+run 16.1) against 36.8 for PyTorch's int8 copy and 44.7 for fp32 (bench/results/speed.md). It is also
+closer to fp32 than PyTorch's int8
 copy (tests/test_onnx_queries.py checks it on the reference texts), and the int8 file is 118 MB. Stored
 vectors stay fp32-encoded, so switching needs no re-indexing. Pooling (the mean over the tokens) and
 normalising happen here, as the model's own modules do.

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     """Remove each language's mean vector before comparing (see indexer/language_neutral.py)."""
     query_precision: Literal["fp32", "int8"] = "int8"
     """``int8`` (on a CPU): encode queries with int8 weights (``query_encoder`` says which int8 encoder;
-    unset, ONNX Runtime's), about three times as fast as fp32 with the same ranking quality within the
+    unset, ONNX Runtime's), about 2.5 times as fast as fp32 with the same ranking quality within the
     confidence intervals (bench/results/sample_quality.md, quality.md). ``fp32``: the original model.
     Documents are always fp32."""
     query_encoder: Literal["onnx-int8", "torch-int8", "fp32"] | None = None
