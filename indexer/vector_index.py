@@ -102,7 +102,7 @@ class FaissVectorIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
         params = None
-        bitmap = None  # FAISS holds only a pointer to it: referenced here until the search returns
+        bitmap = None  # FAISS holds only a pointer to it: this local keeps it alive until the search returns
         if isinstance(allowed, KeyMask):
             bitmap = allowed.packed()
             params = faiss.SearchParameters()
@@ -118,7 +118,6 @@ class FaissVectorIndex:
             scores, ids = self._index.search(q, k, params=params)
         finally:
             faiss.omp_set_num_threads(previous)
-        del bitmap
         hit = ids[0] >= 0
         return ids[0][hit], scores[0][hit]
 

@@ -170,10 +170,18 @@ def query_stems(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=2048)
-def _document_tokens(text: str) -> tuple[Token, ...]:
-    """A shortlisted row's words, kept for its next explanation: tokenising the top rows' texts again for
-    every shortlist was a third of the time of explaining them."""
-    return tuple(tokenize(text))
+def _spellings(text: str) -> dict[str, str]:
+    """Each stem of a document with its first spelling that is not a bare number, in the document's order.
+
+    Kept for a shortlisted row's next explanation (tokenising the top rows' texts again for every
+    shortlist was a third of the time of explaining them); one entry per distinct stem, not per word, so
+    long profiles cost the cache little. Callers must not change the dict.
+    """
+    found: dict[str, str] = {}
+    for token in tokenize(text):
+        if token.stem not in found and not token.surface.isdigit():
+            found[token.stem] = token.surface
+    return found
 
 
 def matched_terms(
@@ -190,10 +198,7 @@ def matched_terms(
     many profiles use. Bare numbers never count as evidence.
     """
     wanted = set(query)
-    found: dict[str, str] = {}
-    for token in _document_tokens(document_text):
-        if token.stem in wanted and token.stem not in found and not token.surface.isdigit():
-            found[token.stem] = token.surface
+    found = {stem: surface for stem, surface in _spellings(document_text).items() if stem in wanted}
     stems = [s for s in found if distinctive is None or distinctive(s)]
     if weight is not None:
         stems.sort(key=weight, reverse=True)

@@ -5,6 +5,7 @@ is held to the filters as it is now."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -132,11 +133,25 @@ def test_a_row_changed_elsewhere_since_this_process_looked_is_held_to_the_filter
     assert len(before) == 5
     moved = before[0].row.id
     with session_scope(services.engine) as session:  # another server writes; this one has not followed yet
-        row = repository.get(session, SUPPLIERS, moved)
         repository.upsert(session, SUPPLIERS, {**_supplier(rng, 0), **HOME_ONLY, "id": moved, "country": "SE"})
-        assert row is not None
     after = shortlists.suppliers_for_text(services, "Leverandør av tjenester", filters=norway, k=10)
     assert moved not in [r.row.id for r in after] and len(after) == 4
+
+
+def test_shortlists_filtered_by_the_store_or_from_memory_are_the_same(services: Services) -> None:
+    """MATCHMAKER_FILTERS_FROM=database, the reference path, ranks the same rows."""
+    rng = random.Random(11)
+    with session_scope(services.engine) as session:
+        for i in range(60):
+            repository.upsert(session, SUPPLIERS, _supplier(rng, i))
+    services.index_pending(until_empty=True)
+    services.follow()
+    by_store = replace(services, filters_from_database=True)
+    for _ in range(20):
+        filters = _random_filters(rng, SUPPLIERS)
+        memory = shortlists.suppliers_for_text(services, "Leverandør av tjenester", filters=filters, k=10)
+        store = shortlists.suppliers_for_text(by_store, "Leverandør av tjenester", filters=filters, k=10)
+        assert [(r.row.id, round(r.score, 6)) for r in memory] == [(r.row.id, round(r.score, 6)) for r in store], filters
 
 
 def test_key_masks_restrict_both_indexes_exactly_as_key_lists_do() -> None:
