@@ -54,12 +54,16 @@ class SharedCpvOut(BaseModel):
 
 class ExplanationOut(BaseModel):
     summary: str
-    components: dict[str, float]
+    components: dict[str, float] = Field(description="each piece of evidence on its own scale (matcher/fusion.py)")
+    shares: dict[str, float] = Field(description="each component's weighted part of the score; they add up to it")
     shared_cpv: list[SharedCpvOut]
     matched_terms: list[str]
     best_sentence: str | None
     best_sentence_similarity: float | None
     location: str | None
+    track_record: str | None = Field(
+        default=None, description="contracts the supplier won in the need's CPV groups, e.g. 'won 3 contracts … (latest 2021)'"
+    )
     note: str | None = Field(
         default=None, description="for advisers: the match rests on details the supplier shared privately with them"
     )
@@ -73,11 +77,13 @@ class ExplanationOut(BaseModel):
             note=PRIVATE_MATCH_NOTE if for_advisers and explanation.private_match else None,
             summary=explanation.summary(),
             components=explanation.components.as_dict(),
+            shares=explanation.shares,
             shared_cpv=[SharedCpvOut(**vars(s)) for s in explanation.shared_cpv],
             matched_terms=explanation.matched_terms,
             best_sentence=explanation.best_sentence,
             best_sentence_similarity=explanation.best_sentence_similarity,
             location=explanation.location,
+            track_record=explanation.track_record,
         )
 
 

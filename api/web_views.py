@@ -30,6 +30,7 @@ class ResultView:
     best_sentence: Markup | None
     location: str | None
     components: dict[str, float]
+    track_record: str | None = None
     note: str | None = None  # to advisers only: the match rests on the supplier's private details
     mark: Mark | None = None
     codes: list[tuple[str, str | None]] = field(default_factory=list)
@@ -76,6 +77,7 @@ def result_views(
                 best_sentence=highlight(explanation.best_sentence, terms) if explanation.best_sentence else None,
                 location=explanation.location,
                 components=explanation.components.as_dict(),
+                track_record=explanation.track_record,
                 note=PRIVATE_MATCH_NOTE if for_advisers and explanation.private_match else None,
                 mark=(marks or {}).get(result.row.key),
                 codes=labelled_codes(getattr(result.row, "cpv_codes", []), catalog),

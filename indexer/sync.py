@@ -103,7 +103,7 @@ class SideIndex(SideQueries):
         with self.lock:
             for row in rows:
                 self.lexical.upsert(row.key, lexical_text(row, evidence.get(row.key, ())))
-                self.facts[row.key] = row_facts(row)
+                self.facts[row.key] = row_facts(row, evidence.get(row.key, ()))
                 self.filters.put(
                     row.key,
                     cpv_codes=cpv_codes_of(row),

@@ -34,6 +34,9 @@ class Explanation:
     private_match: bool = False
     """The profile's closest passage is in its private description, well ahead of any public one:
     no public sentence is cited as the reason, and only readers allowed to know are told."""
+    track_record: str | None = None  # "won 3 contracts in the need's CPV groups (latest 2021)"
+    shares: dict[str, float] = field(default_factory=dict)
+    """Each component's weighted part of the score (they add up to it)."""
 
     def summary(self) -> str:
         """One line for CLIs and exports."""
@@ -45,6 +48,8 @@ class Explanation:
             parts.append(f"{what} {top.shared_code}" + (f" ({top.label})" if top.label else ""))
         if self.matched_terms:
             parts.append("terms: " + ", ".join(self.matched_terms[:6]))
+        if self.track_record:
+            parts.append(self.track_record)
         if self.location:
             parts.append(self.location)
         return "; ".join(parts)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from matcher.learned_weights import LEARNED
+
 
 @dataclass(frozen=True)
 class FusionWeights:
@@ -33,27 +35,41 @@ class FusionWeights:
     lexical: float = 0.16
     cpv: float = 0.16
     geography: float = 0.04
+    group_awards: float = 0.0
+    recent_award: float = 0.0
 
 
-DEFAULT_WEIGHTS = FusionWeights()
+HAND_SET_WEIGHTS = FusionWeights()
+"""The weights set by hand until issue 17 (see above); kept as the benchmarks' side-by-side baseline."""
 
 
 @dataclass(frozen=True)
 class ScoreComponents:
-    """Each piece of evidence on its own scale (all in [0, 1] except dense cosine in [-1, 1])."""
+    """Each piece of evidence on its own scale (all in [0, 1] except dense cosine in [-1, 1] and
+    ``group_awards``, log(1 + contracts won in the need's CPV groups); see matcher/track_record.py)."""
 
     dense: float
     lexical: float
     cpv: float
     geography: float
+    group_awards: float = 0.0
+    recent_award: float = 0.0
 
-    def total(self, weights: FusionWeights = DEFAULT_WEIGHTS) -> float:
+    def total(self, weights: FusionWeights | None = None) -> float:
+        w = weights or DEFAULT_WEIGHTS
         return (
-            weights.dense * self.dense
-            + weights.lexical * self.lexical
-            + weights.cpv * self.cpv
-            + weights.geography * self.geography
+            w.dense * self.dense
+            + w.lexical * self.lexical
+            + w.cpv * self.cpv
+            + w.geography * self.geography
+            + w.group_awards * self.group_awards
+            + w.recent_award * self.recent_award
         )
+
+    def shares(self, weights: FusionWeights | None = None) -> dict[str, float]:
+        """Each component's weighted part of the score: what the explanation shows."""
+        w = weights or DEFAULT_WEIGHTS
+        return {name: round(getattr(w, name) * value, 4) for name, value in asdict(self).items()}
 
     def as_dict(self) -> dict[str, float]:
         return {name: round(value, 4) for name, value in asdict(self).items()}
@@ -62,3 +78,7 @@ class ScoreComponents:
 def normalise_lexical(raw: float, bound: float) -> float:
     """BM25 as a share of the query's upper bound, in [0, 1]."""
     return min(raw / bound, 1.0) if bound > 0 else 0.0
+
+
+DEFAULT_WEIGHTS = FusionWeights(**LEARNED)
+"""Learned from award history (matcher/learned_weights.py, written by ``matchmaker bench quality --write-weights``)."""

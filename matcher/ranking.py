@@ -7,6 +7,7 @@ and keeps what the explanation needs.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from matcher.cpv import CpvMatch, best_cpv_matches
 from matcher.diversity import mmr_order
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights, ScoreComponents, normalise_lexical
 from matcher.geography import GeoFit, Location, geo_fit
+from matcher.track_record import NO_RECORD, AwardFact, TrackRecord, track_record
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class MatchQuery:
     keywords: str | None = None
     suggested_cpv: tuple[str, ...] = ()
     """Those of ``cpv_codes`` that were suggested from the text, not given by the buyer."""
+    on: dt.date | None = None
+    """The day it is matched (today; a benchmark's notice date): a track record is as of this day."""
 
     @property
     def lexical_text(self) -> str:
@@ -47,6 +51,7 @@ class Candidate:
     location: Location
     dense: float
     lexical: float
+    awards: tuple[AwardFact, ...] = ()  # contracts a supplier won (needs have none)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class RankedCandidate:
     score: float
     cpv_matches: list[CpvMatch]
     geo: GeoFit
+    record: TrackRecord = NO_RECORD
+    weights: FusionWeights = DEFAULT_WEIGHTS  # what the score was fused with (explanations show each part)
 
 
 def score_candidate(
@@ -63,13 +70,16 @@ def score_candidate(
 ) -> RankedCandidate:
     cpv_matches = best_cpv_matches(query.cpv_codes, candidate.cpv_codes)
     geo = geo_fit(query.location, candidate.location)
+    record = track_record(query.cpv_codes, candidate.awards, query.on)
     components = ScoreComponents(
         dense=candidate.dense,
         lexical=normalise_lexical(candidate.lexical, lexical_bound),
         cpv=max((m.credit for m in cpv_matches), default=0.0),
         geography=geo.credit,
+        group_awards=record.group_awards,
+        recent_award=record.recent_award,
     )
-    return RankedCandidate(candidate, components, components.total(weights), cpv_matches, geo)
+    return RankedCandidate(candidate, components, components.total(weights), cpv_matches, geo, record, weights)
 
 
 def rank_candidates(

@@ -64,4 +64,6 @@ def explain(
         best_sentence_similarity=round(cited.similarity, 4) if cited.similarity is not None else None,
         location=ranked.geo.reason,
         private_match=cited.private_match,
+        track_record=ranked.record.reason(),
+        shares=ranked.components.shares(ranked.weights),
     )

@@ -3,6 +3,7 @@ and explain the top ones. Works in both directions (suppliers for a need, needs 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
@@ -94,7 +95,14 @@ def _candidate_pool(
 
 def _candidates(hits: Hits) -> list[Candidate]:
     return [
-        Candidate(key, hits.facts[key].cpv_codes, hits.facts[key].location, hits.cosines[key], hits.lexical.score(key))
+        Candidate(
+            key,
+            hits.facts[key].cpv_codes,
+            hits.facts[key].location,
+            hits.cosines[key],
+            hits.lexical.score(key),
+            hits.facts[key].awards,
+        )
         for key in hits.keys
     ]
 
@@ -116,8 +124,10 @@ def shortlist(
     """The ``k`` best rows of ``side`` for ``query`` that pass ``filters``, explained.
 
     A need without CPV codes is matched with the codes suggested from its text, when they are clear
-    (``service/cpv_suggestions.py``); explanations mark them as suggested.
+    (``service/cpv_suggestions.py``); explanations mark them as suggested. Track records are as of
+    ``query.on``, today unless the caller says otherwise.
     """
+    query = _dated(query)
     with timer.phase("encode"):
         vector = services.query_vector(query.text)
     with timer.phase("lexical"):
@@ -193,6 +203,10 @@ def _served(
         ]
 
 
+def _dated(query: MatchQuery) -> MatchQuery:
+    return query if query.on is not None else replace(query, on=dt.datetime.now(dt.UTC).date())
+
+
 def _passes(filters: MatchFilters, row: Any) -> bool:
     location = location_of(row)
     return filters.admits(
@@ -208,6 +222,7 @@ def _passes(filters: MatchFilters, row: Any) -> bool:
 def score_given(services: Services, side: SideIndex, query: MatchQuery, keys: Sequence[int]) -> list[MatchResult]:
     """These rows (and only these) scored and explained for the query, best first: the suppliers an
     adviser marked may lie far below any shortlist, and an export still owes their score and why."""
+    query = _dated(query)
     vector = services.query_vector(query.text)
     stems = query_stems(query.lexical_text)
     hits = side.score(vector, stems, keys)
@@ -259,13 +274,33 @@ def suppliers_for_record(
     diversity: float = 0.0,
     weights: FusionWeights = DEFAULT_WEIGHTS,
     explain: bool = True,
+    on: dt.date | None = None,
 ) -> list[MatchResult]:
-    """A need given as validated JSONL fields (batch matching, benchmarks), not stored."""
+    """A need given as validated JSONL fields (batch matching, benchmarks), not stored; matched as of the
+    day ``on`` (default today: a benchmark replays a notice on its own date)."""
     need = SimpleNamespace(**values)
-    query = _stored_query(need, services)
+    query = replace(_stored_query(need, services), on=on)
     return shortlist(
         services, services.suppliers, query, filters=filters, k=k, diversity=diversity, weights=weights, explain=explain
     )
+
+
+def query_of_record(services: Services, values: dict[str, Any]) -> MatchQuery:
+    """A need given as validated fields, as the side being matched."""
+    return _stored_query(SimpleNamespace(**values), services)
+
+
+def scored_pool(services: Services, values: dict[str, Any], *, k: int = 10, on: dt.date | None = None) -> list[RankedCandidate]:
+    """Every candidate a shortlist of ``k`` for this need (validated fields, not stored) would consider,
+    each with its score components as of the day ``on``: what fusion weights are learned from (benchmarks)."""
+    query = _dated(replace(query_of_record(services, values), on=on))
+    vector = services.query_vector(query.text)
+    stems = query_stems(query.lexical_text)
+    side = services.suppliers
+    pool = _candidate_pool(
+        services, side, vector, stems, filters=MatchFilters(), k=k, exclude=(), with_vectors=False, timer=NO_TIMER
+    )
+    return rank_candidates(query, pool.candidates, k=len(pool.candidates), lexical_bound=pool.lexical_bound)
 
 
 def suppliers_for_need(

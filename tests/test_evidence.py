@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from sqlmodel import Session, select
 
 from matcher.filters import MatchFilters
@@ -92,3 +93,18 @@ def test_an_explanation_cites_the_current_text_after_the_profile_changes(service
     [after] = shortlists.suppliers_for_text(services, query, k=1)
 
     assert after.explanation.best_sentence == "Snow ploughing with electric machines, all winter."
+
+
+def test_a_track_record_in_the_needs_field_is_explained(services: Services) -> None:
+    _supplier_with_evidence(services, [WINTER, PARKS])
+    [result] = shortlists.suppliers_for_text(services, "gritting of footways", cpv_codes=["90620000"], k=1)
+    why = result.explanation
+    assert why.track_record == "won 1 contract in the need's CPV groups (latest 2021)"
+    assert why.components.group_awards > 0 and why.track_record in why.summary()
+    assert sum(why.shares.values()) == pytest.approx(result.score, abs=1e-3)
+
+
+def test_a_supplier_without_contracts_in_the_field_has_no_track_record(services: Services) -> None:
+    _supplier_with_evidence(services, [PARKS])
+    [result] = shortlists.suppliers_for_text(services, "gritting of footways", cpv_codes=["90620000"], k=1)
+    assert result.explanation.track_record is None and result.explanation.components.group_awards == 0.0
