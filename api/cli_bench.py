@@ -23,8 +23,12 @@ def bench_sample() -> None:
 
 
 @bench_app.command("quality")
-def bench_quality() -> None:
-    """Supplier ranking judged by real UK awards (needs ../shared/data)."""
+def bench_quality(
+    write_weights: Annotated[
+        bool, typer.Option(help="write the weights learned in this run as the shipped ones (matcher/learned_weights.py)")
+    ] = False,
+) -> None:
+    """Supplier ranking judged by real UK awards, with fusion weights learned from their history (needs ../shared/data)."""
     setup_logging()
     from bench.uk_awards import UK_FILE
 
@@ -33,7 +37,8 @@ def bench_quality() -> None:
         return
     from bench.quality import run
 
-    typer.echo(run(real_embedder(), RESULTS / "quality.md"))
+    weights_file = Path(__file__).resolve().parents[1] / "matcher" / "learned_weights.py" if write_weights else None
+    typer.echo(run(real_embedder(), RESULTS / "quality.md", weights_file=weights_file))
 
 
 @bench_app.command("cpv")

@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from bench.quality import cpv_group_ranking, incumbent_share, make_split, most_awarded, supplier_id
+from bench.award_split import make_split, supplier_id
+from bench.quality import cpv_group_ranking, incumbent_share, most_awarded
 from bench.uk_awards import AwardNotice
 from matcher.names import name_key
 
