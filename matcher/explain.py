@@ -10,6 +10,7 @@ import numpy as np
 
 from matcher.catalog import CpvCatalog
 from matcher.cpv import CpvMatch
+from matcher.demotion import MarkNote
 from matcher.fusion import ScoreComponents
 
 
@@ -34,6 +35,9 @@ class Explanation:
     private_match: bool = False
     """The profile's closest passage is in its private description, well ahead of any public one:
     no public sentence is cited as the reason, and only readers allowed to know are told."""
+    marked: MarkNote | None = None
+    """Moved below the need's other suppliers by an adviser's mark (``service/mark_demotion.py``); set
+    only in shortlists served to readers allowed to see the need's marks."""
 
     def summary(self) -> str:
         """One line for CLIs and exports."""
@@ -47,6 +51,8 @@ class Explanation:
             parts.append("terms: " + ", ".join(self.matched_terms[:6]))
         if self.location:
             parts.append(self.location)
+        if self.marked:
+            parts.append(self.marked.text())
         return "; ".join(parts)
 
 
