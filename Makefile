@@ -43,6 +43,7 @@ test-fast: install
 bench: install
 	$(VENV)/bin/matchmaker bench model
 	$(VENV)/bin/matchmaker bench sample
+	$(VENV)/bin/matchmaker bench marks --sample
 	$(VENV)/bin/matchmaker bench quality
 	$(VENV)/bin/matchmaker bench cpv
 	$(VENV)/bin/matchmaker bench similar

@@ -22,6 +22,40 @@ def bench_sample() -> None:
     typer.echo(run(real_embedder(), RESULTS / "sample_quality.md"))
 
 
+@bench_app.command("marks")
+def bench_marks(
+    sample: Annotated[
+        bool,
+        typer.Option(help="the sample data in a scratch home, with marks derived from its hand judgements (saved as marks.md)"),
+    ] = False,
+    k: Annotated[int, typer.Option(min=1, max=100, help="the shortlist length judged")] = 10,
+    out: Annotated[Path | None, typer.Option(help="also save the report here")] = None,
+) -> None:
+    """Today's shortlists judged by the advisers' marks in the configured database, beside the shortlists they marked."""
+    setup_logging()
+    if sample:
+        from bench.marks_sample import run_sample
+
+        typer.echo(run_sample(real_embedder(), out or RESULTS / "marks.md", k=k))
+        return
+    from sqlalchemy import make_url
+
+    from bench.marks import judgements_at, no_marks_message, run
+    from service.container import open_services
+    from service.settings import get_settings
+
+    settings = get_settings()
+    where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    if not judgements_at(settings.resolved_database_url):  # said before the model is loaded
+        typer.echo(no_marks_message(where))
+        return
+    services = open_services(settings, embedder=real_embedder(), progress=True)
+    try:
+        typer.echo(run(services, out, k=k, about=f"Database {where}. "))
+    finally:
+        services.close()
+
+
 @bench_app.command("quality")
 def bench_quality(
     write_weights: Annotated[

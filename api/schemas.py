@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from matcher.demotion import MarkNote
 from matcher.explain import PRIVATE_MATCH_NOTE, Explanation
 from matcher.readiness import Readiness
 from service.feedback import Mark
@@ -52,6 +53,20 @@ class SharedCpvOut(BaseModel):
     suggested: bool = Field(description="the need's code was suggested from its text, not given")
 
 
+class MarkedOut(BaseModel):
+    """Why a supplier comes after the need's others: an adviser's mark (service/mark_demotion.py)."""
+
+    mark: str
+    adviser: str
+    at: dt.datetime
+    rank_before: int | None = Field(description="its place by score alone")
+    note: str
+
+    @classmethod
+    def of(cls, marked: MarkNote) -> MarkedOut:
+        return cls(mark=marked.mark, adviser=marked.adviser, at=marked.at, rank_before=marked.rank_before, note=marked.text())
+
+
 class ExplanationOut(BaseModel):
     summary: str
     components: dict[str, float] = Field(description="each piece of evidence on its own scale (matcher/fusion.py)")
@@ -66,6 +81,11 @@ class ExplanationOut(BaseModel):
     )
     note: str | None = Field(
         default=None, description="for advisers: the match rests on details the supplier shared privately with them"
+    )
+    marked: MarkedOut | None = Field(
+        default=None,
+        description="in a stored need's shortlist: moved below the others because an adviser marked it not relevant "
+        "(shown to readers of the need's marks only; clearing the mark restores its place)",
     )
 
     @classmethod
@@ -84,6 +104,7 @@ class ExplanationOut(BaseModel):
             best_sentence_similarity=explanation.best_sentence_similarity,
             location=explanation.location,
             track_record=explanation.track_record,
+            marked=MarkedOut.of(explanation.marked) if explanation.marked else None,
         )
 
 

@@ -28,7 +28,18 @@ from api.web_security import (
 )
 from api.web_views import labelled_codes, result_views, split_list
 from matcher.filters import MatchFilters
-from service import access, alert_inbox, audit, feedback, joint_dialogues, readiness, shortlists, similar_needs, web_sessions
+from service import (
+    access,
+    alert_inbox,
+    audit,
+    feedback,
+    joint_dialogues,
+    mark_demotion,
+    readiness,
+    shortlists,
+    similar_needs,
+    web_sessions,
+)
 from service.access import ANONYMOUS, Denied
 from service.errors import InvalidInput, NotFound
 from store import repository
@@ -153,8 +164,9 @@ def need_page(
     except Denied:
         return render(request, "need.html", principal, **context)
     spread = FEWER_LIKE_THIS if diversity == "fewer" else 0.0
-    _need, results = shortlists.suppliers_for_need(services, need_id, k=k, diversity=spread)
-    audit.record(services.engine, need.id, "shortlist", principal, audit.shortlist_details({}, k, spread, results))
+    _need, results = shortlists.suppliers_for_need(services, need_id, k=k, diversity=spread, reader=principal)
+    details = audit.shortlist_details({}, k, spread, results) | mark_demotion.audit_details(results)
+    audit.record(services.engine, need.id, "shortlist", principal, details)
     marks = feedback.marks_for_need(services, need_id)
     _need, figures = readiness.readiness_for_need(services, need_id)
     _need, alike = similar_needs.similar_to_need(services, principal, need_id, k=SIMILAR_SHOWN)

@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from matcher.catalog import CpvCatalog
+from matcher.demotion import MarkNote
 from matcher.explain import PRIVATE_MATCH_NOTE
 from service.feedback import MARK_LABELS, Mark
 from service.shortlists import MatchResult
@@ -33,6 +34,7 @@ class ResultView:
     track_record: str | None = None
     note: str | None = None  # to advisers only: the match rests on the supplier's private details
     mark: Mark | None = None
+    marked: MarkNote | None = None  # moved below the need's other suppliers by this mark (service/mark_demotion.py)
     codes: list[tuple[str, str | None]] = field(default_factory=list)
 
 
@@ -80,6 +82,7 @@ def result_views(
                 track_record=explanation.track_record,
                 note=PRIVATE_MATCH_NOTE if for_advisers and explanation.private_match else None,
                 mark=(marks or {}).get(result.row.key),
+                marked=explanation.marked,
                 codes=labelled_codes(getattr(result.row, "cpv_codes", []), catalog),
             )
         )

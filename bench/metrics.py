@@ -25,6 +25,17 @@ def ndcg_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     return gain / ideal if ideal else 0.0
 
 
+def precision_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    """Share of the first ``k`` places holding a relevant item: an empty place or an unjudged item counts as wrong."""
+    return len(set(ranked[:k]) & relevant) / k if k else 0.0
+
+
+def condensed(ranked: Sequence[str], judged: set[str]) -> list[str]:
+    """The ranking without its unjudged items (Sakai 2007, "condensed lists"): metrics computed on it judge
+    a ranking by what was judged, not by how much of it nobody looked at."""
+    return [item for item in ranked if item in judged]
+
+
 def bootstrap_ci(values: Sequence[float], *, samples: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean."""
     data = np.asarray(values, dtype=np.float64)

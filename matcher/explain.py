@@ -10,6 +10,7 @@ import numpy as np
 
 from matcher.catalog import CpvCatalog
 from matcher.cpv import CpvMatch
+from matcher.demotion import MarkNote
 from matcher.fusion import ScoreComponents
 
 
@@ -37,6 +38,9 @@ class Explanation:
     track_record: str | None = None  # "won 3 contracts in the need's CPV groups (latest 2021)"
     shares: dict[str, float] = field(default_factory=dict)
     """Each component's weighted part of the score (they add up to it)."""
+    marked: MarkNote | None = None
+    """Moved below the need's other suppliers by an adviser's mark (``service/mark_demotion.py``); set
+    only in shortlists served to readers allowed to see the need's marks."""
 
     def summary(self) -> str:
         """One line for CLIs and exports."""
@@ -52,6 +56,8 @@ class Explanation:
             parts.append(self.track_record)
         if self.location:
             parts.append(self.location)
+        if self.marked:
+            parts.append(self.marked.text())
         return "; ".join(parts)
 
 

@@ -93,6 +93,12 @@ def check_need_dialogue(p: Principal, need: Any, what: str) -> None:
     raise Denied(f"{what} of this need is for advisers and the need's buyer")
 
 
+def can_read_marks(p: Principal, need: Any) -> bool:
+    """Advisers' marks on a need's suppliers (what, by whom, when): staff and the need's buyer, the same
+    readers :func:`check_need_dialogue` lets see the need's shortlist."""
+    return p.role is not None and (p.is_staff or owns_need(p, need))
+
+
 def check_need_write(p: Principal, need: Any | None, values: dict[str, Any]) -> None:
     require_key(p)
     if p.is_staff:

@@ -24,7 +24,8 @@ from matcher.filters import MatchFilters
 from matcher.fusion import DEFAULT_WEIGHTS, FusionWeights
 from matcher.geography import Location
 from matcher.ranking import Candidate, MatchQuery, RankedCandidate, rank_candidates
-from service import explanations
+from service import explanations, mark_demotion
+from service.access import Principal
 from service.container import Services
 from service.cpv_suggestions import confident_codes
 from service.errors import NotFound
@@ -313,20 +314,25 @@ def suppliers_for_need(
     weights: FusionWeights = DEFAULT_WEIGHTS,
     suggest_missing_cpv: bool = True,
     explain: bool = True,
+    reader: Principal | None = None,
 ) -> tuple[Any, list[MatchResult]]:
+    """``reader``: who is shown the shortlist. When they may read the need's marks, a supplier marked not
+    relevant comes after the ``k`` others (service/mark_demotion.py); without one, the matcher's order alone."""
     need = stored_need(services, need_id)
+    marks = mark_demotion.marks_against(services, need, reader)
     query = _stored_query(need, services)
-    return need, shortlist(
+    ranked = shortlist(
         services,
         services.suppliers,
         query,
         filters=filters,
-        k=k,
+        k=k + len(marks),
         diversity=diversity,
         weights=weights,
         suggest_missing_cpv=suggest_missing_cpv,
         explain=explain,
     )
+    return need, mark_demotion.demote(ranked, marks, k)
 
 
 def stored_need(services: Services, need_id: str) -> Any:

@@ -26,3 +26,16 @@ def current_marks(session: Session, need_key: int) -> dict[int, models.Feedback]
     for row in history(session, need_key):
         latest[row.supplier_key] = row
     return {key: row for key, row in latest.items() if row.mark != "cleared"}
+
+
+def current_marks_of_all_needs(session: Session) -> dict[int, dict[int, models.Feedback]]:
+    """Every need's current marks (need key → supplier key → latest mark), needs left with none omitted:
+    the advisers' judgements, for benchmarks (bench/marks.py)."""
+    latest: dict[tuple[int, int], models.Feedback] = {}
+    for row in session.exec(select(models.Feedback).order_by(col(models.Feedback.key))):
+        latest[(row.need_key, row.supplier_key)] = row
+    found: dict[int, dict[int, models.Feedback]] = {}
+    for (need_key, supplier_key), row in latest.items():
+        if row.mark != "cleared":
+            found.setdefault(need_key, {})[supplier_key] = row
+    return found

@@ -9,7 +9,7 @@ from api.deps import PrincipalDep, ServicesDep
 from api.schemas import MAX_K, MatchRequest, NeedMatch, NeedShortlist, SupplierMatch, SupplierShortlist
 from matcher.filters import MatchFilters
 from matcher.geography import Location
-from service import access, audit, shortlists
+from service import access, audit, mark_demotion, shortlists
 from service.errors import FieldProblem, InvalidInput
 from service.writes import normalise_cpv
 
@@ -56,13 +56,16 @@ def need_shortlist(
     region: ListParam = None,
     size: ListParam = None,
 ) -> Any:
-    """Recorded in the need's audit trail: who asked, when, the filters, and the suppliers and scores shown."""
+    """Recorded in the need's audit trail: who asked, when, the filters, and the suppliers and scores shown.
+    A supplier an adviser marked not relevant for the need comes after the `k` others, saying so
+    (`explanation.marked`), and the audit event names it under `demoted`."""
     access.require_key(principal)  # before looking: a visitor learns nothing about which needs exist
     access.check_need_dialogue(principal, shortlists.stored_need(services, need_id), "the shortlist")
     filters = match_filters(("query",), cpv=cpv, countries=country, regions=region, sizes=size)
-    need, results = shortlists.suppliers_for_need(services, need_id, filters=filters, k=k, diversity=diversity)
+    need, results = shortlists.suppliers_for_need(services, need_id, filters=filters, k=k, diversity=diversity, reader=principal)
     asked = {"cpv": cpv or [], "country": country or [], "region": region or [], "size": size or []}
-    audit.record(services.engine, need.id, "shortlist", principal, audit.shortlist_details(asked, k, diversity, results))
+    details = audit.shortlist_details(asked, k, diversity, results) | mark_demotion.audit_details(results)
+    audit.record(services.engine, need.id, "shortlist", principal, details)
     summary = {"id": need.id, "title": need.title, "buyer": need.buyer, "cpv_codes": need.cpv_codes, "country": need.country}
     return SupplierShortlist(
         need=summary, count=len(results), results=[SupplierMatch.of(r, for_advisers=principal.is_staff) for r in results]
