@@ -4,8 +4,9 @@ they by country, region, size and CPV group.
 "Match well" means a fused score (matcher/fusion.py) at or above a threshold. Fused scores are not
 probabilities, so the default threshold is calibrated on hand-judged pairs, not guessed: it is the
 score that best separates the sample's judged-relevant suppliers from the rest (highest F1 over the
-best 300 suppliers of each of the 64 sample needs: 0.42 gives precision 0.47 and recall 0.53, F1
-0.49; 0.38–0.42 all lie within 0.015 of it; `matchmaker bench sample`, bench/results/sample_quality.md).
+best 300 suppliers of each of the 64 sample needs). With the weights learned from award history (issue
+17) 0.40 gives precision 0.43 and recall 0.63, F1 0.51; 0.38–0.44 all lie within 0.015 of it; the
+hand-set weights had their best at 0.42 (`matchmaker bench sample`, bench/results/sample_quality.md).
 It is a setting (``MATCHMAKER_READINESS_THRESHOLD``) because another model or weights move the scale.
 
 The verdict's bands follow the programme's practice for a market dialogue: fewer than 3 capable
@@ -18,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-DEFAULT_THRESHOLD = 0.42
+DEFAULT_THRESHOLD = 0.40
 THIN_MARKET = 3
 MARKET = 10
 SME_SIZES = frozenset({"micro", "small", "medium"})
