@@ -143,7 +143,11 @@ def test_a_swedish_need_over_http_gets_explained_norwegian_and_english_suppliers
     assert {"NO", "GB", "DK", "FI"} & {r["country"] for r in results}, "suppliers from other countries where they fit"
     for result in results:
         why = result["explanation"]
-        assert why["best_sentence"] and why["summary"] and set(why["components"]) == {"dense", "lexical", "cpv", "geography"}
+        assert (
+            why["best_sentence"]
+            and why["summary"]
+            and set(why["components"]) == {"dense", "lexical", "cpv", "geography", "group_awards", "recent_award"}
+        )
 
 
 def test_language_neutral_vectors_are_unit_length_and_respect_a_language_hint(real_embedder) -> None:  # type: ignore[no-untyped-def]
