@@ -25,6 +25,12 @@ def ndcg_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     return gain / ideal if ideal else 0.0
 
 
+def hit_at(ranked_codes: Sequence[str], truth: str, digits: int, k: int) -> float:
+    """Whether the truth's CPV division (2 digits) or group (3) is among the first ``k`` distinct ones ranked."""
+    levels = list(dict.fromkeys(code[:digits] for code in ranked_codes))
+    return float(truth[:digits] in levels[:k])
+
+
 def bootstrap_ci(values: Sequence[float], *, samples: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean."""
     data = np.asarray(values, dtype=np.float64)
