@@ -36,6 +36,12 @@ def condensed(ranked: Sequence[str], judged: set[str]) -> list[str]:
     return [item for item in ranked if item in judged]
 
 
+def hit_at(ranked_codes: Sequence[str], truth: str, digits: int, k: int) -> float:
+    """Whether the truth's CPV division (2 digits) or group (3) is among the first ``k`` distinct ones ranked."""
+    levels = list(dict.fromkeys(code[:digits] for code in ranked_codes))
+    return float(truth[:digits] in levels[:k])
+
+
 def bootstrap_ci(values: Sequence[float], *, samples: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean."""
     data = np.asarray(values, dtype=np.float64)

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matcher.cpv_suggest import Neighbour, suggest_codes
+from matcher.cpv_suggest import NEIGHBOURS, CpvSuggestion, Neighbour, suggest_codes
 from service.container import Services
 
-NEIGHBOURS_PER_SIDE = 10
+NEIGHBOURS_PER_SIDE = NEIGHBOURS
 OVERFETCH = 3  # nearest rows searched per neighbour kept, so rows with private text can be skipped
-# A suggested code stands in for a need's missing CPV codes only when the evidence for it is this clear.
-CONFIDENT = 0.3
+# A suggested code stands in for a need's missing CPV codes only when the nearest notices put at least
+# CONFIDENT of their weight on its group and the labels at least LABEL_SUPPORT of theirs (what each share
+# says: matcher/cpv_suggest.py). Chosen on the tuning titles only (bench/cpv_titles.py, ``tuned_rule``): of
+# CONFIDENT 0.30–0.60 by 0.05 and LABEL_SUPPORT 0, 0.05, 0.1, 0.15, 0.2, 0.3, the pair with the most titles
+# given a code among those whose codes shared the main code's group at least 85 % of the time on each tuning
+# slice (a margin for the 80 % asked of new titles): Doffin 0.88 of 6 % of the titles, UK 0.93 of 3 %. The
+# neighbours' share alone at 0.45 was right 0.88 and 0.71 of the time. The rule before issue 17 (mixed
+# confidence >= 0.3, top two codes) was right 0.45 and 0.33 of the time on the same titles. On the later
+# titles: bench/results/cpv.md.
+CONFIDENT = 0.45
+LABEL_SUPPORT = 0.05
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,8 @@ class SuggestedCpv:
     confidence: float
     label_similarity: float | None
     neighbour_share: float
+    neighbour_group_share: float
+    label_group_share: float
 
 
 def suggest_cpv(
@@ -42,7 +53,15 @@ def suggest_cpv(
         neighbours += public[:NEIGHBOURS_PER_SIDE]
     suggestions = suggest_codes(services.cpv_labels.scores(vector), neighbours, k=k)
     return [
-        SuggestedCpv(s.code, services.catalog.label(s.code, lang), s.confidence, s.label_similarity, s.neighbour_share)
+        SuggestedCpv(
+            s.code,
+            services.catalog.label(s.code, lang),
+            s.confidence,
+            s.label_similarity,
+            s.neighbour_share,
+            s.neighbour_group_share,
+            s.label_group_share,
+        )
         for s in suggestions
     ]
 
@@ -50,6 +69,14 @@ def suggest_cpv(
 def confident_codes(
     services: Services, text: str, *, at_most: int = 2, nearest_suppliers: list[Neighbour] | None = None
 ) -> tuple[str, ...]:
-    """Suggested codes clear enough to stand in for a need's missing CPV codes."""
+    """Suggested codes clear enough to stand in for a need's missing CPV codes: of the best ``at_most``
+    (each of another group), those ``is_confident`` keeps."""
     suggestions = suggest_cpv(services, text, k=at_most, nearest_suppliers=nearest_suppliers)
-    return tuple(s.code for s in suggestions if s.confidence >= CONFIDENT)
+    return tuple(s.code for s in suggestions if is_confident(s))
+
+
+def is_confident(
+    suggestion: SuggestedCpv | CpvSuggestion, *, neighbours_at_least: float = CONFIDENT, labels_at_least: float = LABEL_SUPPORT
+) -> bool:
+    """Most of the nearest notices' weight on the code's group, and the labels not against it."""
+    return suggestion.neighbour_group_share >= neighbours_at_least and suggestion.label_group_share >= labels_at_least

@@ -23,9 +23,11 @@ class SuggestRequest(BaseModel):
 class SuggestedCode(BaseModel):
     code: str
     label: str | None
-    confidence: float = Field(description="share of the evidence for this code, 0–1")
+    confidence: float = Field(description="share of the evidence for this code, its group and its division, 0–1")
     label_similarity: float | None = Field(description="cosine between the text and the code's closest label")
     neighbour_share: float = Field(description="share of the nearest known notices' votes")
+    neighbour_group_share: float = Field(description="share of the nearest known notices' votes for codes of this group")
+    label_group_share: float = Field(description="share of the label evidence for codes of this group")
 
 
 class SuggestResponse(BaseModel):
