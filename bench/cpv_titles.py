@@ -110,8 +110,11 @@ class Confident:
     coverage: float  # share of queries with at least one confident code
     codes: list[tuple[str, str]]  # (confident code, truth)
 
+    def right(self, digits: int) -> list[float]:
+        return [float(code[:digits] == truth[:digits]) for code, truth in self.codes]
+
     def precision(self, digits: int) -> float:
-        return float(np.mean([code[:digits] == truth[:digits] for code, truth in self.codes])) if self.codes else float("nan")
+        return float(np.mean(self.right(digits))) if self.codes else float("nan")
 
 
 Rule = Callable[[CpvSuggestion], bool]
@@ -158,7 +161,8 @@ def confident_table(slices: Sequence[Slice]) -> str:
     for s in slices:
         for name, suggest, keep in rules:
             c = confident(s.queries, [suggest(q, AT_MOST) for q in s.queries], keep)
-            rows.append([s.name, name, f"{c.coverage:.3f}", len(c.codes), f"{c.precision(3):.3f}", f"{c.precision(2):.3f}"])
+            group = _cell(c.right(3)) if c.codes else "–"
+            rows.append([s.name, name, f"{c.coverage:.3f}", len(c.codes), group, f"{c.precision(2):.3f}"])
     headers = [
         "slice",
         f"suggested codes (of the top {AT_MOST})",

@@ -17,12 +17,13 @@ OVERFETCH = 3  # nearest rows searched per neighbour kept, so rows with private 
 # A suggested code stands in for a need's missing CPV codes only when the nearest notices put at least
 # CONFIDENT of their weight on its group and the labels at least LABEL_SUPPORT of theirs (what each share
 # says: matcher/cpv_suggest.py). Chosen on the tuning titles only (bench/cpv_titles.py, ``tuned_rule``): of
-# CONFIDENT 0.30–0.60 by 0.05 and LABEL_SUPPORT 0, 0.05, 0.1, 0.15, 0.2, 0.3, the pair with the most titles
-# given a code among those whose codes shared the main code's group at least 85 % of the time on each tuning
-# slice (a margin for the 80 % asked of new titles): Doffin 0.88 of 6 % of the titles, UK 0.93 of 3 %. The
-# neighbours' share alone at 0.45 was right 0.88 and 0.71 of the time. The rule before issue 17 (mixed
-# confidence >= 0.3, top two codes) was right 0.45 and 0.33 of the time on the same titles. On the later
-# titles: bench/results/cpv.md.
+# CONFIDENT 0.30–0.60 by 0.05 and LABEL_SUPPORT 0, 0.05, 0.1, 0.15, 0.2, 0.3, the pair giving the most titles
+# a code among those whose codes shared the main code's group at least 85 % of the time on each tuning slice
+# (a margin for the 80 % asked of new titles): there Doffin 0.87 (52 codes, 6 % of the titles), UK 0.93 (14
+# codes, 3 %); the neighbours' share alone at 0.45 was right 0.88 and 0.73 of the time. On the later titles
+# it never saw: Doffin 0.86 (28 codes, 7 % of the titles), UK 0.82 (87, 17 %), UK less near-repeats 0.86
+# (56, 13 %). The rule before issue 17 (mixed confidence >= 0.3) gave codes to 36–65 % of the titles and
+# was right 0.32–0.47 of the time (bench/results/cpv.md).
 CONFIDENT = 0.45
 LABEL_SUPPORT = 0.05
 
