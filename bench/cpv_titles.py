@@ -47,7 +47,9 @@ from service.reference import load_catalog
 DOFFIN_CUT = dt.date(2020, 11, 1)
 UK_CUT = dt.date(2023, 1, 1)
 UK_TUNING_CUT = dt.date(2019, 1, 1)
-PLAIN_NEIGHBOURS = 10  # plain voting: chosen on the tuning slices among 5/10/20/30, simple or similarity-weighted
+# Plain voting: of 5/10/20/30 neighbours, one vote or the similarity each, on the tuning slices 10 and 20
+# similarity-weighted were within 0.01 of each other (mean top-5); 10, the service's number before issue 17.
+PLAIN_NEIGHBOURS = 10
 BEFORE_NEIGHBOURS = 10  # the service's neighbours per side before issue 17
 BEFORE_CONFIDENT = 0.3  # and its rule: mixed confidence ≥ 0.3
 AT_MOST = 2  # confident_codes' default
