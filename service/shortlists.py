@@ -279,8 +279,7 @@ def suppliers_for_record(
 ) -> list[MatchResult]:
     """A need given as validated JSONL fields (batch matching, benchmarks), not stored; matched as of the
     day ``on`` (default today: a benchmark replays a notice on its own date)."""
-    need = SimpleNamespace(**values)
-    query = replace(_stored_query(need, services), on=on)
+    query = replace(query_of_record(services, values), on=on)
     return shortlist(
         services, services.suppliers, query, filters=filters, k=k, diversity=diversity, weights=weights, explain=explain
     )
